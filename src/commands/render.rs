@@ -1,0 +1,45 @@
+//! `stampede render`: the template, parameters and userdata, offline.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use crate::cli::{GlobalArgs, RenderArgs};
+
+/// Renders the blueprint and prints or writes the results.
+pub async fn run(global: &GlobalArgs, args: RenderArgs) -> anyhow::Result<ExitCode> {
+    let plan = super::plan::load(&args.blueprint, global).await?;
+    let Some(template) = &plan.template else {
+        anyhow::bail!(crate::exit::InputError(format!(
+            "{}: a local-target blueprint has no template to render",
+            plan.source.display()
+        )));
+    };
+    let Some(dir) = args.out else {
+        print!("{}", template.body);
+        return Ok(ExitCode::SUCCESS);
+    };
+    let write = |name: &str, body: &str| -> anyhow::Result<()> {
+        let path = dir.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+        std::fs::write(&path, body).with_context(|| format!("writing {}", path.display()))
+    };
+    write(&format!("template.{}", template.format), &template.body)?;
+    let params: Vec<_> = plan
+        .parameters
+        .iter()
+        .map(|(k, v)| serde_json::json!({"ParameterKey": k, "ParameterValue": v}))
+        .collect();
+    write(
+        "parameters.json",
+        &(serde_json::to_string_pretty(&params)? + "\n"),
+    )?;
+    for (name, script) in &plan.userdata {
+        write(&format!("userdata/{name}.sh"), script)?;
+    }
+    eprintln!("rendered {} into {}", plan.source.display(), dir.display());
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,50 @@
+//! stampede: distributed load tests on AWS from one command.
+
+mod aws;
+mod blueprint;
+mod cli;
+mod commands;
+mod exit;
+mod interrupt;
+mod render;
+mod results;
+mod stack;
+mod ui;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let default = match cli.global.verbose {
+        0 => "warn,stampede=info",
+        1 => "warn,stampede=debug",
+        _ => "info,stampede=trace",
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            EnvFilter::try_from_env("STAMPEDE_LOG").unwrap_or_else(|_| EnvFilter::new(default)),
+        )
+        .without_time()
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::INFRA);
+        }
+    };
+    match runtime.block_on(commands::dispatch(cli)) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {}", ui::redact(&format!("{err:#}")));
+            exit::code_for(&err)
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! Per-label accumulation: exact counts, sums and extremes, and an HDR
+//! histogram for percentiles.
+
+use std::collections::HashMap;
+
+use hdrhistogram::Histogram;
+
+use super::jtl::Sample;
+
+/// Highest latency we track exactly enough: one hour. Longer samples are
+/// clamped into the top bucket (their count and max stay exact).
+pub const MAX_TRACKABLE_MS: u64 = 3_600_000;
+
+/// A new histogram with the bounds every summary uses: 1 ms to an hour,
+/// three significant digits (0.1% error).
+pub fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, MAX_TRACKABLE_MS, 3).expect("constant bounds are valid")
+}
+
+/// Accumulated samples of one label.
+#[derive(Debug, Clone)]
+pub struct LabelStats {
+    /// Samples.
+    pub count: u64,
+    /// Failed samples.
+    pub errors: u64,
+    /// Sum of elapsed ms, for the exact mean.
+    pub sum_ms: u64,
+    /// Largest elapsed ms, exact.
+    pub max_ms: u64,
+    /// Earliest sample start, epoch ms.
+    pub first_ts: i64,
+    /// Latest sample start, epoch ms.
+    pub last_ts: i64,
+    /// Elapsed-time histogram.
+    pub hist: Histogram<u64>,
+}
+
+impl Default for LabelStats {
+    fn default() -> Self {
+        LabelStats {
+            count: 0,
+            errors: 0,
+            sum_ms: 0,
+            max_ms: 0,
+            first_ts: i64::MAX,
+            last_ts: i64::MIN,
+            hist: new_histogram(),
+        }
+    }
+}
+
+impl LabelStats {
+    /// Adds one sample.
+    #[inline]
+    pub fn record(&mut self, s: &Sample<'_>) {
+        self.count += 1;
+        self.errors += u64::from(!s.success);
+        self.sum_ms += s.elapsed;
+        self.max_ms = self.max_ms.max(s.elapsed);
+        self.first_ts = self.first_ts.min(s.timestamp);
+        self.last_ts = self.last_ts.max(s.timestamp);
+        // Zero-ms samples are real (cached responses); the histogram's
+        // floor is 1 ms, so they count as 1 ms there and in percentiles.
+        self.hist.saturating_record(s.elapsed.max(1));
+    }
+
+    /// Adds another label's samples.
+    pub fn merge(&mut self, other: &LabelStats) {
+        self.count += other.count;
+        self.errors += other.errors;
+        self.sum_ms += other.sum_ms;
+        self.max_ms = self.max_ms.max(other.max_ms);
+        self.first_ts = self.first_ts.min(other.first_ts);
+        self.last_ts = self.last_ts.max(other.last_ts);
+        // Same bounds on both sides, so adding cannot fail.
+        let _ = self.hist.add(&other.hist);
+    }
+}
+
+/// Samples by label, in first-seen order.
+#[derive(Debug, Default, Clone)]
+pub struct Aggregate {
+    index: HashMap<Box<[u8]>, usize>,
+    /// Labels and their stats, in first-seen order.
+    pub labels: Vec<(String, LabelStats)>,
+}
+
+impl Aggregate {
+    /// Adds one sample to its label.
+    #[inline]
+    pub fn record(&mut self, s: &Sample<'_>) {
+        let i = match self.index.get(s.label) {
+            Some(&i) => i,
+            None => self.insert(s.label),
+        };
+        self.labels[i].1.record(s);
+    }
+
+    fn insert(&mut self, label: &[u8]) -> usize {
+        let i = self.labels.len();
+        self.index.insert(label.into(), i);
+        self.labels.push((
+            String::from_utf8_lossy(label).into_owned(),
+            LabelStats::default(),
+        ));
+        i
+    }
+
+    /// Adds everything in `other`.
+    pub fn merge(&mut self, other: &Aggregate) {
+        for (label, stats) in &other.labels {
+            let i = match self.index.get(label.as_bytes()) {
+                Some(&i) => i,
+                None => self.insert(label.as_bytes()),
+            };
+            self.labels[i].1.merge(stats);
+        }
+    }
+
+    /// Total samples.
+    pub fn count(&self) -> u64 {
+        self.labels.iter().map(|(_, s)| s.count).sum()
+    }
+
+    /// All labels together.
+    pub fn total(&self) -> LabelStats {
+        let mut t = LabelStats::default();
+        for (_, s) in &self.labels {
+            t.merge(s);
+        }
+        t
+    }
+}

@@ -1,0 +1,219 @@
+//! One streaming pass over JTL files: a reader thread cuts blocks (and
+//! inflates .gz), worker threads parse and aggregate, the partial
+//! aggregates merge at the end. Memory stays bounded by the blocks in
+//! flight, whatever the file's size.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Cursor, Read};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, sync_channel};
+use std::sync::{Arc, Mutex};
+
+use flate2::read::MultiGzDecoder;
+
+use super::ResultsError;
+use super::aggregate::Aggregate;
+use super::jtl::{Columns, parse_row};
+use super::split::{Block, Splitter};
+
+const BLOCK_SIZE: usize = 1 << 20;
+/// How many malformed line numbers to keep for the report.
+const KEEP_BAD_LINES: usize = 5;
+
+/// Malformed rows: how many, and the first few line numbers.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Malformed {
+    /// Rows that could not be read.
+    pub count: u64,
+    /// The lowest line numbers among them.
+    pub first_lines: Vec<u64>,
+}
+
+impl Malformed {
+    fn add(&mut self, line: u64) {
+        self.count += 1;
+        if self.first_lines.len() < KEEP_BAD_LINES {
+            self.first_lines.push(line);
+        } else if let Some(max) = self.first_lines.iter_mut().max()
+            && line < *max
+        {
+            *max = line;
+        }
+    }
+
+    fn merge(&mut self, other: &Malformed) {
+        self.count += other.count;
+        self.first_lines.extend(&other.first_lines);
+        self.first_lines.sort_unstable();
+        self.first_lines.truncate(KEEP_BAD_LINES);
+    }
+}
+
+/// What one file held.
+#[derive(Debug, Clone)]
+pub struct FileReport {
+    /// The file.
+    pub path: PathBuf,
+    /// Rows read.
+    pub rows: u64,
+    /// Rows that could not be read.
+    pub malformed: Malformed,
+}
+
+/// The samples of several files.
+#[derive(Debug, Default)]
+pub struct Analysis {
+    /// Samples by label.
+    pub aggregate: Aggregate,
+    /// One report per file.
+    pub files: Vec<FileReport>,
+}
+
+/// Reads every file into one aggregate. Fails on unreadable files and on
+/// files whose header lacks a needed column; malformed rows are counted.
+pub fn analyze_paths(paths: &[PathBuf], workers: usize) -> Result<Analysis, ResultsError> {
+    let mut out = Analysis::default();
+    for path in paths {
+        let file = File::open(path).map_err(|source| ResultsError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let (agg, report) = analyze_reader(path, file, workers)?;
+        out.aggregate.merge(&agg);
+        out.files.push(report);
+    }
+    Ok(out)
+}
+
+/// Reads one JTL (plain or gzip, told apart by its magic bytes).
+pub fn analyze_reader<R: Read + Send + 'static>(
+    path: &Path,
+    reader: R,
+    workers: usize,
+) -> Result<(Aggregate, FileReport), ResultsError> {
+    let io_err = |source| ResultsError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut buffered = BufReader::with_capacity(64 * 1024, reader);
+    let gzip = buffered
+        .fill_buf()
+        .map_err(io_err)?
+        .starts_with(&[0x1f, 0x8b]);
+    let mut text: Box<dyn BufRead + Send> = if gzip {
+        Box::new(BufReader::with_capacity(
+            64 * 1024,
+            MultiGzDecoder::new(buffered),
+        ))
+    } else {
+        Box::new(buffered)
+    };
+    let mut first = Vec::new();
+    text.read_until(b'\n', &mut first).map_err(io_err)?;
+    let header = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(&first[..])
+        .byte_records()
+        .next()
+        .and_then(Result::ok);
+    let (cols, first_line, replay) =
+        match header.as_ref().and_then(|h| Columns::from_header(h.iter())) {
+            Some(Ok(cols)) => (cols, 2, Vec::new()),
+            Some(Err(message)) => {
+                return Err(ResultsError::Header {
+                    path: path.to_path_buf(),
+                    message,
+                });
+            }
+            None => (Columns::DEFAULT, 1, first),
+        };
+    let stream = Cursor::new(replay).chain(text);
+    run_workers(path, stream, first_line, &cols, workers)
+}
+
+fn run_workers<R: Read + Send + 'static>(
+    path: &Path,
+    stream: R,
+    first_line: u64,
+    cols: &Columns,
+    workers: usize,
+) -> Result<(Aggregate, FileReport), ResultsError> {
+    let workers = workers.max(1);
+    let (tx, rx) = sync_channel::<Block>(workers * 2);
+    let rx = Arc::new(Mutex::new(rx));
+    let reader = std::thread::spawn(move || -> io::Result<()> {
+        let mut splitter = Splitter::new(stream, BLOCK_SIZE, first_line);
+        while let Some(block) = splitter.next_block()? {
+            if tx.send(block).is_err() {
+                break;
+            }
+        }
+        Ok(())
+    });
+    let handles: Vec<_> = (0..workers)
+        .map(|_| {
+            let rx = rx.clone();
+            let cols = cols.clone();
+            std::thread::spawn(move || parse_blocks(&rx, &cols))
+        })
+        .collect();
+    let mut agg = Aggregate::default();
+    let mut malformed = Malformed::default();
+    let mut rows = 0;
+    for h in handles {
+        let (a, m, n) = h.join().expect("parser thread panicked");
+        agg.merge(&a);
+        malformed.merge(&m);
+        rows += n;
+    }
+    reader
+        .join()
+        .expect("reader thread panicked")
+        .map_err(|source| ResultsError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let report = FileReport {
+        path: path.to_path_buf(),
+        rows,
+        malformed,
+    };
+    Ok((agg, report))
+}
+
+fn parse_blocks(rx: &Mutex<Receiver<Block>>, cols: &Columns) -> (Aggregate, Malformed, u64) {
+    let mut agg = Aggregate::default();
+    let mut bad = Malformed::default();
+    let mut rows = 0;
+    let mut record = csv::ByteRecord::new();
+    loop {
+        let block = match rx.lock().map(|r| r.recv()) {
+            Ok(Ok(b)) => b,
+            _ => break,
+        };
+        let mut csv = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(&block.data[..]);
+        loop {
+            match csv.read_byte_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => match parse_row(&record, cols) {
+                    Some(sample) => {
+                        rows += 1;
+                        agg.record(&sample);
+                    }
+                    None => {
+                        let line = record.position().map_or(0, |p| p.line());
+                        bad.add(block.first_line + line - 1);
+                    }
+                },
+                Err(e) => {
+                    let line = e.position().map_or(0, |p| p.line());
+                    bad.add(block.first_line + line.saturating_sub(1));
+                }
+            }
+        }
+    }
+    (agg, bad, rows)
+}

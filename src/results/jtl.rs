@@ -1,0 +1,209 @@
+//! JMeter result (JTL, CSV) rows: columns found by header name, so 2.13
+//! and 5.x files and reordered columns all read the same.
+
+use chrono::NaiveDateTime;
+
+/// Where the columns we need sit in a row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Columns {
+    /// `timeStamp`.
+    pub timestamp: usize,
+    /// `elapsed`.
+    pub elapsed: usize,
+    /// `label`.
+    pub label: usize,
+    /// `success`, absent in some custom configurations.
+    pub success: Option<usize>,
+    /// Fewest fields a row must have to hold every column above.
+    pub min_fields: usize,
+}
+
+impl Columns {
+    /// JMeter's default order, shared by 2.13 and 5.x for the first eight
+    /// columns: what a header-less file is read with.
+    pub const DEFAULT: Columns = Columns {
+        timestamp: 0,
+        elapsed: 1,
+        label: 2,
+        success: Some(7),
+        min_fields: 8,
+    };
+
+    /// Reads a header line's fields. `None` when the line is not a header
+    /// (the file has none), `Err` naming a missing column when it is one.
+    pub fn from_header<'a, I>(fields: I) -> Option<Result<Columns, String>>
+    where
+        I: IntoIterator<Item = &'a [u8]>,
+    {
+        let names: Vec<&[u8]> = fields.into_iter().map(trim_bom).collect();
+        let find = |n: &str| {
+            names
+                .iter()
+                .position(|f| f.eq_ignore_ascii_case(n.as_bytes()))
+        };
+        let timestamp = find("timeStamp");
+        let elapsed = find("elapsed");
+        let label = find("label");
+        if timestamp.is_none() && elapsed.is_none() && label.is_none() {
+            return None;
+        }
+        let missing = [
+            ("timeStamp", timestamp),
+            ("elapsed", elapsed),
+            ("label", label),
+        ]
+        .iter()
+        .find(|(_, i)| i.is_none())
+        .map(|(n, _)| *n);
+        if let Some(name) = missing {
+            return Some(Err(format!("the header has no `{name}` column")));
+        }
+        let (timestamp, elapsed, label) = (timestamp?, elapsed?, label?);
+        let success = find("success");
+        let min_fields = 1 + [timestamp, elapsed, label, success.unwrap_or(0)]
+            .into_iter()
+            .max()
+            .unwrap_or(0);
+        Some(Ok(Columns {
+            timestamp,
+            elapsed,
+            label,
+            success,
+            min_fields,
+        }))
+    }
+}
+
+fn trim_bom(f: &[u8]) -> &[u8] {
+    f.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(f)
+}
+
+/// One parsed sample.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sample<'a> {
+    /// Start, epoch milliseconds.
+    pub timestamp: i64,
+    /// Elapsed milliseconds.
+    pub elapsed: u64,
+    /// The sampler label.
+    pub label: &'a [u8],
+    /// Whether JMeter counted it a success.
+    pub success: bool,
+}
+
+/// Reads one row's fields with `cols`; `None` when the row is malformed.
+pub fn parse_row<'a>(row: &'a csv::ByteRecord, cols: &Columns) -> Option<Sample<'a>> {
+    if row.len() < cols.min_fields {
+        return None;
+    }
+    let timestamp = parse_timestamp(row.get(cols.timestamp)?)?;
+    let elapsed = parse_u64(row.get(cols.elapsed)?)?;
+    let success = match cols.success {
+        Some(i) => parse_bool(row.get(i)?)?,
+        None => true,
+    };
+    Some(Sample {
+        timestamp,
+        elapsed,
+        label: row.get(cols.label)?,
+        success,
+    })
+}
+
+fn parse_u64(b: &[u8]) -> Option<u64> {
+    if b.is_empty() || b.len() > 19 {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &c in b {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + u64::from(c - b'0');
+    }
+    Some(n)
+}
+
+fn parse_bool(b: &[u8]) -> Option<bool> {
+    if b.eq_ignore_ascii_case(b"true") {
+        Some(true)
+    } else if b.eq_ignore_ascii_case(b"false") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// Formats JMeter users set with `jmeter.save.saveservice.timestamp_format`
+/// most often. Read as UTC: the JTL carries no zone.
+const DATE_FORMATS: &[&str] = &[
+    "%Y/%m/%d %H:%M:%S%.3f",
+    "%Y-%m-%d %H:%M:%S%.3f",
+    "%Y-%m-%d %H:%M:%S,%3f",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S%.3f",
+    "%d/%m/%Y %H:%M:%S",
+];
+
+/// Epoch milliseconds, or one of JMeter's formatted dates.
+pub fn parse_timestamp(b: &[u8]) -> Option<i64> {
+    if let Some(n) = parse_u64(b) {
+        return i64::try_from(n).ok();
+    }
+    let s = std::str::from_utf8(b).ok()?.trim();
+    DATE_FORMATS.iter().find_map(|f| {
+        NaiveDateTime::parse_from_str(s, f)
+            .ok()
+            .map(|d| d.and_utc().timestamp_millis())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(line: &str) -> Option<Result<Columns, String>> {
+        Columns::from_header(line.split(',').map(str::as_bytes))
+    }
+
+    #[test]
+    fn jmeter_5_header() {
+        let c = header("timeStamp,elapsed,label,responseCode,responseMessage,threadName,dataType,success,failureMessage,bytes,sentBytes,grpThreads,allThreads,URL,Latency,IdleTime,Connect").unwrap().unwrap();
+        assert_eq!(c, Columns::DEFAULT);
+    }
+
+    #[test]
+    fn reordered_header() {
+        let c = header("label,success,elapsed,timeStamp").unwrap().unwrap();
+        assert_eq!(
+            (c.timestamp, c.elapsed, c.label, c.success, c.min_fields),
+            (3, 2, 0, Some(1), 4)
+        );
+    }
+
+    #[test]
+    fn data_line_is_not_a_header() {
+        assert!(header("1700000000000,12,home,200,OK,t 1-1,text,true").is_none());
+    }
+
+    #[test]
+    fn header_missing_elapsed_names_it() {
+        let err = header("timeStamp,label,success").unwrap().unwrap_err();
+        assert!(err.contains("`elapsed`"), "{err}");
+    }
+
+    #[test]
+    fn formatted_timestamps() {
+        assert_eq!(parse_timestamp(b"1700000000123"), Some(1_700_000_000_123));
+        assert_eq!(
+            parse_timestamp(b"2023/11/14 22:13:20.123"),
+            Some(1_700_000_000_123)
+        );
+        assert_eq!(
+            parse_timestamp(b"2023-11-14 22:13:20,123"),
+            Some(1_700_000_000_123)
+        );
+        assert_eq!(parse_timestamp(b"yesterday"), None);
+    }
+}

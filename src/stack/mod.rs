@@ -1,0 +1,8 @@
+//! Stack lifecycle: events, phases, following and cleanup.
+
+pub mod cleanup;
+pub mod event;
+pub mod follow;
+pub mod phase;
+
+pub use follow::{Follower, Stop, Until};
