@@ -1,1 +1,9 @@
+//! Integration tests: the real binary, against real services where users
+//! meet them (LocalStack for CloudFormation and S3).
 
+mod support;
+
+mod analyze;
+mod lifecycle;
+mod lint;
+mod render;

@@ -244,3 +244,6 @@ fn info(s: &aws_sdk_cloudformation::types::Stack) -> StackInfo {
             .collect(),
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -89,3 +89,37 @@ pub fn advice(stack: &str, d: &Deletion) -> Option<String> {
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::cfn::tests::{STACK_ID, client, delete_failed_rules};
+    use crate::cli::OutputMode;
+    use crate::ui::Reporter;
+
+    #[tokio::test]
+    async fn delete_failed_names_the_blocking_resources() {
+        let rules = delete_failed_rules();
+        let refs: Vec<&aws_smithy_mocks::Rule> = rules.iter().collect();
+        let cfn = client(&refs, 1);
+        let ui = Reporter::new(OutputMode::Plain);
+        let mut f = Follower::new(&cfn, &ui, STACK_ID, Duration::from_millis(1));
+        let d = delete(&mut f, STACK_ID, true, &CancellationToken::new())
+            .await
+            .unwrap();
+        assert_eq!(
+            d,
+            Deletion::Failed(vec![(
+                "Logs".into(),
+                "The bucket you tried to delete is not empty".into()
+            )])
+        );
+        let advice = advice("s", &d).unwrap();
+        assert!(
+            advice.contains("Logs: The bucket you tried to delete is not empty"),
+            "{advice}"
+        );
+        assert!(advice.contains("stampede delete s"), "{advice}");
+        assert_eq!(f.phase(), Phase::DeleteFailed);
+    }
+}

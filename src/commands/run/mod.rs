@@ -230,9 +230,6 @@ async fn finish_stack(
         ));
         return None;
     }
-    if f.phase() != Phase::Failed {
-        f.set_phase(Phase::Done);
-    }
     let never = CancellationToken::new();
     Some(cleanup::delete(f, stack_id, true, &never).await)
 }

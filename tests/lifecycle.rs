@@ -1,0 +1,309 @@
+//! The whole lifecycle against LocalStack: create, follow, collect,
+//! delete; failures; SIGTERM.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::Stdio;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use chrono::Timelike;
+
+use aws_sdk_cloudformation as cfn;
+use aws_sdk_s3 as s3;
+
+use crate::support::*;
+
+const BUCKET: &str = "stampede-it";
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+async fn sdk(url: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(url)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(s3::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .load()
+        .await
+}
+
+fn s3_client(conf: &aws_config::SdkConfig) -> s3::Client {
+    s3::Client::from_conf(
+        s3::config::Builder::from(conf)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+/// Creates the bucket (if needed) and uploads `objects`.
+fn seed(url: &str, objects: &[(&str, Vec<u8>)]) {
+    runtime().block_on(async {
+        let s3 = s3_client(&sdk(url).await);
+        let _ = s3.create_bucket().bucket(BUCKET).send().await;
+        for (key, body) in objects {
+            s3.put_object()
+                .bucket(BUCKET)
+                .key(*key)
+                .body(body.clone().into())
+                .send()
+                .await
+                .unwrap();
+        }
+    });
+}
+
+/// The stack's status, or `None` when it is gone.
+fn stack_status(url: &str, name: &str) -> Option<String> {
+    runtime().block_on(async {
+        let c = cfn::Client::new(&sdk(url).await);
+        match c.describe_stacks().stack_name(name).send().await {
+            Ok(out) => out
+                .stacks()
+                .first()
+                .and_then(|s| s.stack_status())
+                .map(|s| s.as_str().to_string())
+                .filter(|s| s != "DELETE_COMPLETE"),
+            Err(_) => None,
+        }
+    })
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(bytes).unwrap();
+    enc.finish().unwrap()
+}
+
+/// `run` on the shipped jmeter-bees blueprint: LocalStack completes the
+/// wait conditions at once, and the test plays the bees by placing their
+/// result files in S3.
+#[test]
+fn run_creates_follows_summarises_and_deletes() {
+    let Some(url) = localstack() else { return };
+    let run_id = unique("it-run");
+    let jtl = std::fs::read(fixture("jtl/jmeter-5.6.3.jtl")).unwrap();
+    let half = jtl.len() / 2;
+    let cut = half + jtl[half..].iter().position(|&b| b == b'\n').unwrap() + 1;
+    let header_end = jtl.iter().position(|&b| b == b'\n').unwrap() + 1;
+    let mut second = jtl[..header_end].to_vec();
+    second.extend_from_slice(&jtl[cut..]);
+    seed(
+        &url,
+        &[
+            (
+                &format!("stampede/{run_id}/results/i-1.jtl.gz"),
+                gzip(&jtl[..cut]),
+            ),
+            (
+                &format!("stampede/{run_id}/results/i-2.jtl.gz"),
+                gzip(&second),
+            ),
+        ],
+    );
+    let report = tempfile::tempdir().unwrap();
+    let build = unique("b").replace("b-", "");
+    let out = run(against(&url)
+        .args([
+            "run",
+            "blueprints/jmeter.yml",
+            "--output",
+            "plain",
+            "--var",
+            "target=http://127.0.0.1:9",
+        ])
+        .args(["--run-id", &run_id, "--report"])
+        .arg(report.path())
+        .env("STAMPEDE_BUCKET", BUCKET)
+        .env("BUILD_NUMBER", &build)
+        .current_dir(root()));
+    assert_eq!(out.code, 0, "{out:?}");
+    let stack = format!("stampede-jmeter-{build}");
+    // Events streamed, each once, with resource, type and status.
+    let ready = "Ready  AWS::CloudFormation::WaitCondition  CREATE_COMPLETE";
+    assert_eq!(out.stdout.matches(ready).count(), 1, "{out:?}");
+    assert!(out.stdout.contains(&format!(
+        "{stack}  AWS::CloudFormation::Stack  CREATE_COMPLETE"
+    )));
+    // Phases in order.
+    let order: Vec<usize> = [
+        "== provisioning",
+        "== ready",
+        "== testing",
+        "== done",
+        "== deleting",
+        "== deleted",
+    ]
+    .iter()
+    .map(|p| {
+        out.stdout
+            .find(p)
+            .unwrap_or_else(|| panic!("no {p}: {out:?}"))
+    })
+    .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{out:?}");
+    // Both bees' rows, summarised.
+    let total = out.stdout.lines().find(|l| l.starts_with("total")).unwrap();
+    assert_eq!(total.split_whitespace().nth(1), Some("92"), "{out:?}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report.path().join("summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(summary["total"]["count"], 92);
+    assert_eq!(summary["run_id"], run_id.as_str());
+    assert_eq!(stack_status(&url, &stack), None, "the stack is deleted");
+}
+
+#[test]
+fn run_without_results_exits_1_and_still_deletes() {
+    let Some(url) = localstack() else { return };
+    seed(&url, &[]);
+    let build = unique("n").replace("n-", "");
+    let out = run(against(&url)
+        .args(["run", "blueprints/jmeter.yml", "--output", "json"])
+        .env("STAMPEDE_BUCKET", BUCKET)
+        .env("BUILD_NUMBER", &build)
+        .current_dir(root()));
+    assert_eq!(out.code, 1, "{out:?}");
+    let last: serde_json::Value = serde_json::from_str(out.stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(last["type"], "result");
+    assert_eq!(last["status"], "no_results");
+    assert_eq!(last["stack_state"], "deleted");
+    assert!(last["message"].as_str().unwrap().starts_with("no results"));
+    assert!(
+        out.stdout
+            .lines()
+            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()),
+        "NDJSON only"
+    );
+    assert_eq!(
+        stack_status(&url, &format!("stampede-jmeter-{build}")),
+        None
+    );
+}
+
+#[test]
+fn failing_resource_exits_3_with_the_root_cause_and_is_deleted() {
+    let Some(url) = localstack() else { return };
+    seed(&url, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(fixture("templates/failing.yaml"), dir.path().join("t.yaml")).unwrap();
+    let stack = unique("it-fail");
+    let bp = write(
+        dir.path(),
+        "bp.yml",
+        &format!("stack: {stack}\nbucket: {BUCKET}\ntemplate: t.yaml\n"),
+    );
+    let out = run(against(&url).args(["run", "--output", "plain"]).arg(&bp));
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(
+        out.stdout
+            .contains("stack failed to create: Second (AWS::Logs::LogGroup) CREATE_FAILED: ")
+            && out.stdout.contains("already exists"),
+        "{out:?}"
+    );
+    assert!(out.stdout.contains("== deleted"), "{out:?}");
+    assert_eq!(stack_status(&url, &stack), None);
+}
+
+/// 450 chained resources: slow enough on LocalStack (about 13 s) to be
+/// interrupted mid-creation, and over 51,200 bytes, so it goes by
+/// TemplateURL.
+fn slow_template() -> String {
+    let mut t = String::from("Resources:\n");
+    for i in 0..450 {
+        t.push_str(&format!("  P{i}:\n    Type: AWS::SSM::Parameter\n"));
+        if i > 0 {
+            t.push_str(&format!("    DependsOn: P{}\n", i - 1));
+        }
+        t.push_str(&format!(
+            "    Properties: {{ Name: \"/{{{{stack}}}}/p{i}\", Type: String, Value: v{i} }}\n"
+        ));
+    }
+    t
+}
+
+#[test]
+fn sigterm_during_creation_deletes_the_stack_and_exits_143() {
+    let Some(url) = localstack() else { return };
+    seed(&url, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "t.yaml", &slow_template());
+    let stack = unique("it-term");
+    let bp = write(
+        dir.path(),
+        "bp.yml",
+        &format!("stack: {stack}\nbucket: {BUCKET}\ntemplate: t.yaml\n"),
+    );
+    let mut child = against(&url)
+        .args(["run", "--output", "plain"])
+        .arg(&bp)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send((Instant::now(), line));
+        }
+    });
+    let mut seen = Vec::new();
+    loop {
+        let (_, line) = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("run starts");
+        seen.push(line.clone());
+        if line.contains("CREATE_IN_PROGRESS") {
+            break;
+        }
+    }
+    assert!(
+        seen.iter().any(|l| l.contains("passing it by URL")),
+        "{seen:?}"
+    );
+    let signalled = chrono::Utc::now();
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    while let Ok((_, line)) = rx.recv_timeout(Duration::from_secs(120)) {
+        seen.push(line);
+    }
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(143), "{seen:#?}\n{stderr}");
+    assert!(
+        stderr.contains(&format!("SIGTERM: stopping and deleting stack {stack}")),
+        "{stderr}"
+    );
+    // CloudFormation's own clock says when DeleteStack arrived: the stack's
+    // DELETE_IN_PROGRESS event (whole seconds, hence the rounding).
+    let deleting = seen
+        .iter()
+        .find(|l| l.contains("AWS::CloudFormation::Stack  DELETE_IN_PROGRESS"))
+        .unwrap_or_else(|| panic!("no deletion: {seen:#?}"));
+    let at = chrono::NaiveTime::parse_from_str(&deleting[..8], "%H:%M:%S").unwrap();
+    let sent = signalled.time().with_nanosecond(0).unwrap();
+    assert!(
+        at - sent <= chrono::TimeDelta::seconds(1),
+        "DeleteStack within a second: sent {sent}, {deleting}"
+    );
+    assert!(
+        !seen
+            .iter()
+            .any(|l| l.contains("AWS::CloudFormation::Stack  CREATE_COMPLETE")),
+        "interrupted mid-creation: {seen:#?}"
+    );
+    assert!(
+        seen.iter().any(|l| l.starts_with("== deleted")),
+        "{seen:#?}"
+    );
+    assert_eq!(stack_status(&url, &stack), None);
+}
