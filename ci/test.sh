@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The test command (README: "Run the tests"). Starts the real services the
+# tests use (LocalStack, moto, OpenSearch, cfn-lint; see ci/services.sh),
+# runs every test against them, and stops them again.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+eval "$(ci/services.sh up)"
+trap 'ci/services.sh down >&2' EXIT
+# JMeter 5.6.3, assembled from Maven artifacts and cached between runs.
+JMETER_HOME=$(ci/jmeter.sh)
+export JMETER_HOME
+# A missing service fails the tests instead of skipping them.
+export STAMPEDE_REQUIRE_SERVICES=1
+
+cargo test --locked "$@"
