@@ -126,11 +126,12 @@ start_bg() {
   (
     cd "$SVC"
     # shellcheck disable=SC2016 # $$ and $0 belong to the inner shell
+    # 9>&-: the service must not inherit (and so hold) our lock.
     setsid nohup bash -c 'echo $$ >"$0.tmp" && mv "$0.tmp" "$0" && exec "$@"' "$pidf" "$@" \
-      >>"$LOGS/$name.log" 2>&1 </dev/null &
+      >>"$LOGS/$name.log" 2>&1 </dev/null 9>&- &
   )
-  local i
-  for i in $(seq 100); do
+  local _
+  for _ in $(seq 100); do
     [[ -s $pidf ]] && return 0
     sleep 0.1
   done
@@ -138,13 +139,13 @@ start_bg() {
 }
 
 stop_service() {
-  local name=$1 pidf=$SVC/$1.pid pid i
+  local name=$1 pidf=$SVC/$1.pid pid _
   if [[ -s $pidf ]]; then
     pid=$(<"$pidf")
     if [[ $pid =~ ^[0-9]+$ ]] && kill -0 -- "-$pid" 2>/dev/null; then
       log "stopping $name (process group $pid)"
       kill -TERM -- "-$pid" 2>/dev/null || true
-      for i in $(seq 100); do
+      for _ in $(seq 100); do
         kill -0 -- "-$pid" 2>/dev/null || break
         sleep 0.2
       done
@@ -186,8 +187,11 @@ ensure_venv() {
   log "installing $1 from ${req#"$REPO"/} ..."
   rm -rf "$dir"
   "$PYTHON" -m venv "$dir"
-  "$dir/bin/python" -m pip install --quiet --no-input --disable-pip-version-check -r "$req" >&2 ||
-    die "pip install into $dir failed"
+  if ! "$dir/bin/python" -m pip install --no-input --disable-pip-version-check -r "$req" \
+    >"$LOGS/install-$1.log" 2>&1; then
+    tail -n 30 "$LOGS/install-$1.log" >&2
+    die "pip install into $dir failed (log: $LOGS/install-$1.log)"
+  fi
   printf '%s\n' "$key" >"$dir/.installed"
   log "installed $1 in $((SECONDS - t0)) s"
 }
@@ -209,8 +213,11 @@ install_opensearch() {
   command -v mvn >/dev/null || die "mvn not found (needed once to fetch OpenSearch)"
   log "resolving OpenSearch classpath with Maven (ci/opensearch/pom.xml) ..."
   rm -f "$cp" "$cp.key"
-  mvn -B -q -Dstyle.color=never -f "$OS_POM" dependency:build-classpath \
-    -Dmdep.outputFile="$cp.tmp" >&2 || die "mvn dependency:build-classpath failed"
+  if ! mvn -B -q -f "$OS_POM" dependency:build-classpath -Dmdep.outputFile="$cp.tmp" \
+    >"$LOGS/install-opensearch.log" 2>&1; then
+    tail -n 30 "$LOGS/install-opensearch.log" >&2
+    die "mvn dependency:build-classpath failed (log: $LOGS/install-opensearch.log)"
+  fi
   [[ -s $cp.tmp ]] || die "mvn produced an empty classpath"
   mv "$cp.tmp" "$cp"
   printf '%s\n' "$key" >"$cp.key"
@@ -230,8 +237,13 @@ install_service() {
 launch() {
   case $1 in
     localstack)
-      # DNS_ADDRESS=0: no DNS server on port 53. No PERSISTENCE: state is in memory.
+      # DNS_ADDRESS=0: no DNS server on port 53. PERSISTENCE=0: state is in memory.
+      # OVERRIDE_IN_DOCKER=0 + FILESYSTEM_ROOT: even inside a container, keep
+      # LocalStack's files under .services/ (else /var/lib/localstack, /tmp/localstack,
+      # shared with any other LocalStack on the machine); wiped on each start.
+      rm -rf "$SVC/localstack-fs"
       start_bg localstack env \
+        OVERRIDE_IN_DOCKER=0 FILESYSTEM_ROOT="$SVC/localstack-fs" \
         GATEWAY_LISTEN="127.0.0.1:$LOCALSTACK_PORT" \
         LOCALSTACK_HOST="127.0.0.1:$LOCALSTACK_PORT" \
         SERVICES="$LOCALSTACK_SERVICES" \
@@ -251,8 +263,11 @@ launch() {
   esac
 }
 
-# Objects LocalStack's CloudFormation needs and that real AWS always has:
-# the WaitConditionHandle bucket and the public AL2023 AMI SSM parameter.
+# Objects LocalStack's CloudFormation needs and that real AWS always has: the
+# WaitConditionHandle bucket (created here) and the public AL2023 AMI SSM
+# parameter. LocalStack preloads /aws/service/ami-amazon-linux-latest/* (with
+# AMIs its EC2 knows) and refuses PutParameter on /aws/... names, so the
+# parameter is only checked.
 seed_localstack() {
   "$SVC/localstack-venv/bin/python" - "http://127.0.0.1:$LOCALSTACK_PORT" "$REGION" >&2 <<'PY'
 import sys
@@ -264,13 +279,9 @@ s3 = boto3.client("s3", **kw)
 bucket = f"cloudformation-waitcondition-{region}"
 if bucket not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
     s3.create_bucket(Bucket=bucket)
-ssm = boto3.client("ssm", **kw)
 name = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
-try:
-    ssm.get_parameter(Name=name)
-except ssm.exceptions.ParameterNotFound:
-    ssm.put_parameter(Name=name, Type="String", DataType="aws:ec2:image",
-                      Value="ami-0123456789abcdef0")
+ami = boto3.client("ssm", **kw).get_parameter(Name=name)["Parameter"]["Value"]
+boto3.client("ec2", **kw).describe_images(ImageIds=[ami])  # raises if unknown
 PY
 }
 

@@ -59,5 +59,8 @@ fn classify(cause: &(dyn std::error::Error + 'static)) -> Option<u8> {
     if let Some(e) = cause.downcast_ref::<crate::results::ResultsError>() {
         return Some(e.exit_code());
     }
+    if let Some(e) = cause.downcast_ref::<crate::gate::GateError>() {
+        return Some(e.exit_code());
+    }
     None
 }

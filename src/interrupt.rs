@@ -26,11 +26,6 @@ impl Interrupt {
         this
     }
 
-    /// One that never fires, for tests and commands that own no stack.
-    pub fn noop() -> Self {
-        Interrupt::default()
-    }
-
     async fn listen(self) {
         use tokio::signal::unix::{SignalKind, signal};
         let (Ok(mut term), Ok(mut int)) = (

@@ -5,6 +5,7 @@ mod blueprint;
 mod cli;
 mod commands;
 mod exit;
+mod gate;
 mod interrupt;
 mod render;
 mod results;

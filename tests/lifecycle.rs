@@ -13,7 +13,7 @@ use aws_sdk_s3 as s3;
 
 use crate::support::*;
 
-const BUCKET: &str = "stampede-it";
+pub const BUCKET: &str = "stampede-it";
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -42,7 +42,7 @@ fn s3_client(conf: &aws_config::SdkConfig) -> s3::Client {
 }
 
 /// Creates the bucket (if needed) and uploads `objects`.
-fn seed(url: &str, objects: &[(&str, Vec<u8>)]) {
+pub fn seed(url: &str, objects: &[(&str, Vec<u8>)]) {
     runtime().block_on(async {
         let s3 = s3_client(&sdk(url).await);
         let _ = s3.create_bucket().bucket(BUCKET).send().await;
@@ -74,7 +74,7 @@ fn stack_status(url: &str, name: &str) -> Option<String> {
     })
 }
 
-fn gzip(bytes: &[u8]) -> Vec<u8> {
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     enc.write_all(bytes).unwrap();
     enc.finish().unwrap()

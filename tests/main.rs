@@ -4,6 +4,7 @@
 mod support;
 
 mod analyze;
+mod gate;
 mod lifecycle;
 mod lint;
 mod render;

@@ -100,3 +100,53 @@ pub fn write(dir: &Path, name: &str, body: &str) -> PathBuf {
     std::fs::write(&p, body).unwrap();
     p
 }
+
+/// A JMeter 5.x JTL of `n` samples per label from a seeded generator;
+/// labels in `slower` take `factor` times longer. Labels include one with
+/// a comma, quoted as JMeter quotes it.
+pub fn jtl(seed: u64, n: usize, slower: &[&str], factor: f64) -> String {
+    let labels = [
+        ("home", 40.0),
+        ("search, filtered", 120.0),
+        ("checkout", 300.0),
+        ("api/items", 25.0),
+    ];
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = move || {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut out = String::from(
+        "timeStamp,elapsed,label,responseCode,responseMessage,threadName,dataType,success,failureMessage,bytes,sentBytes,grpThreads,allThreads,URL,Latency,IdleTime,Connect\n",
+    );
+    for i in 0..n {
+        for (label, median) in labels {
+            let m = if slower.contains(&label) {
+                median * factor
+            } else {
+                median
+            };
+            let (u1, u2) = (next().max(1e-12), next());
+            let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+            let elapsed = (m * (0.5 * z).exp()).round().max(1.0) as u64;
+            let ok = next() > 0.005;
+            let quoted = if label.contains(',') {
+                format!("\"{label}\"")
+            } else {
+                label.to_string()
+            };
+            out.push_str(&format!(
+                "{},{elapsed},{quoted},{},{},Users 1-{},text,{ok},{},512,128,10,10,http://t/{i},{},0,1\n",
+                1_700_000_000_000u64 + i as u64 * 25,
+                if ok { 200 } else { 500 },
+                if ok { "OK" } else { "Server Error" },
+                i % 10,
+                if ok { "" } else { "\"status 500, expected 200\"" },
+                elapsed / 2
+            ));
+        }
+    }
+    out
+}

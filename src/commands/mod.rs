@@ -1,6 +1,8 @@
 //! One module per subcommand, each with a plain `run`.
 
 mod analyze;
+pub mod compare;
+
 mod delete;
 mod observe;
 mod plan;
@@ -22,6 +24,6 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Delete(args) => delete::run(g, args).await,
         Command::Reap(args) => reap::run(g, args).await,
         Command::Analyze(args) => analyze::run(g, args).await,
-        Command::Compare(_) => anyhow::bail!("compare is not built yet"),
+        Command::Compare(args) => compare::run(g, args).await,
     }
 }

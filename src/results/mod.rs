@@ -4,6 +4,7 @@ pub mod aggregate;
 pub mod analyze;
 pub mod jtl;
 mod split;
+pub mod store;
 pub mod summary;
 pub mod table;
 
@@ -60,4 +61,31 @@ impl crate::exit::Classify for ResultsError {
 /// Worker threads for parsing: every core, but at least one.
 pub fn default_workers() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Reads a run from a summary JSON or a JTL (plain or .gz), told apart by
+/// the first byte: summaries are JSON objects.
+pub fn load_run(path: &std::path::Path) -> Result<Summary, ResultsError> {
+    let io = |source| ResultsError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut first = [0u8; 64];
+    let n =
+        std::io::Read::read(&mut std::fs::File::open(path).map_err(io)?, &mut first).map_err(io)?;
+    if first[..n].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+        return Summary::read(path);
+    }
+    let analysis = analyze_paths(&[path.to_path_buf()], default_workers())?;
+    let file = &analysis.files[0];
+    if file.rows == 0 {
+        return Err(ResultsError::NoRows {
+            path: path.to_path_buf(),
+            detail: String::new(),
+        });
+    }
+    Ok(Summary::from_aggregate(
+        &analysis.aggregate,
+        file.malformed.count,
+    ))
 }

@@ -1,13 +1,12 @@
 //! `stampede run`: render, upload, create, follow, collect, delete.
 
 mod collect;
+mod judge;
 mod upload;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::Context;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
@@ -16,30 +15,11 @@ use crate::blueprint::{Plan, Target};
 use crate::cli::{GlobalArgs, RunArgs};
 use crate::exit;
 use crate::interrupt::Interrupt;
-use crate::results::{Summary, table};
 use crate::stack::cleanup::{self, Deletion};
 use crate::stack::phase::{self, DONE, Phase};
 use crate::stack::{Follower, Stop, Until};
 use crate::ui::Reporter;
-
-/// How the test part of a run ended, before cleanup.
-struct Verdict {
-    code: u8,
-    status: &'static str,
-    message: Option<String>,
-    summary: Option<Summary>,
-}
-
-impl Verdict {
-    fn new(code: u8, status: &'static str, message: impl Into<Option<String>>) -> Self {
-        Verdict {
-            code,
-            status,
-            message: message.into(),
-            summary: None,
-        }
-    }
-}
+use judge::RunVerdict;
 
 /// Runs the whole lifecycle.
 pub async fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -90,7 +70,7 @@ async fn aws_run(
         .await;
     let verdict = match &followed {
         Ok(stop) => judge(stop, &f, plan, &clients, args, ui, interrupt).await,
-        Err(e) => Verdict::new(
+        Err(e) => RunVerdict::new(
             exit::INFRA,
             "error",
             format!("following stack {}: {e}", plan.stack),
@@ -117,14 +97,14 @@ async fn judge(
     args: &RunArgs,
     ui: &Reporter,
     interrupt: &Interrupt,
-) -> Verdict {
+) -> RunVerdict {
     match stop {
-        Stop::Cancelled => Verdict::new(
+        Stop::Cancelled => RunVerdict::new(
             interrupt.exit_code().unwrap_or(exit::SIGTERM),
             "interrupted",
             "interrupted: deleting the stack".to_string(),
         ),
-        Stop::TimedOut => Verdict::new(
+        Stop::TimedOut => RunVerdict::new(
             exit::INFRA,
             "timed_out",
             format!(
@@ -132,12 +112,12 @@ async fn judge(
                 plan.timeout.as_secs()
             ),
         ),
-        Stop::Gone => Verdict::new(
+        Stop::Gone => RunVerdict::new(
             exit::INFRA,
             "gone",
             "the stack disappeared while being created".to_string(),
         ),
-        Stop::Settled(s) if phase::is_created(s) => results_verdict(plan, clients, args, ui).await,
+        Stop::Settled(s) if phase::is_created(s) => judge::results(plan, clients, args, ui).await,
         Stop::Settled(_) | Stop::FailedEarly => {
             let cause = phase::root_cause(f.history());
             let why = cause.map_or_else(
@@ -155,64 +135,15 @@ async fn judge(
             // A bee that signalled FAILURE on Done ran the test: its
             // results say what went wrong, and the test (not AWS) failed.
             if cause.is_some_and(|c| c.logical_id == DONE) {
-                let mut v = results_verdict(plan, clients, args, ui).await;
+                let mut v = judge::results(plan, clients, args, ui).await;
                 v.code = exit::FAILED;
                 v.status = "failed";
                 v.message = Some(why);
                 return v;
             }
-            Verdict::new(exit::INFRA, "infrastructure_failed", why)
+            RunVerdict::new(exit::INFRA, "infrastructure_failed", why)
         }
     }
-}
-
-async fn results_verdict(plan: &Plan, clients: &Clients, args: &RunArgs, ui: &Reporter) -> Verdict {
-    let report_dir = args.report.clone().unwrap_or_else(|| PathBuf::from("."));
-    let jtl_dir = report_dir.join("jtl");
-    let collected = match collect::collect(&clients.s3, plan, &jtl_dir).await {
-        Ok(c) => c,
-        Err(e) => return Verdict::new(exit::INFRA, "error", format!("collecting results: {e:#}")),
-    };
-    let Some(collected) = collected else {
-        return Verdict::new(
-            exit::FAILED,
-            "no_results",
-            format!(
-                "no results: no bee left a JTL under s3://{}/{}",
-                plan.run.bucket,
-                plan.run.results_prefix()
-            ),
-        );
-    };
-    let summary = collected.summary;
-    ui.info(&format!("results of {} bee file(s):", collected.files));
-    ui.block(&table::text(&summary));
-    if summary.malformed > 0 {
-        ui.warn(&format!(
-            "{} malformed result rows were skipped",
-            summary.malformed
-        ));
-    }
-    let path = report_dir.join("summary.json");
-    if let Err(e) = std::fs::create_dir_all(&report_dir)
-        .and_then(|()| std::fs::write(&path, summary.to_json()))
-        .with_context(|| format!("writing {}", path.display()))
-    {
-        return Verdict::new(exit::FAILED, "error", format!("{e:#}"));
-    }
-    ui.info(&format!("wrote {}", path.display()));
-    let count = summary.total.as_ref().map_or(0, |t| t.count);
-    let mut v = if count == 0 {
-        Verdict::new(
-            exit::FAILED,
-            "no_results",
-            "no results: the result files hold no samples".to_string(),
-        )
-    } else {
-        Verdict::new(exit::PASSED, "passed", None)
-    };
-    v.summary = Some(summary);
-    v
 }
 
 /// Deletes the stack unless `keep`; `None` when kept.
@@ -237,7 +168,7 @@ async fn finish_stack(
 fn report(
     plan: &Plan,
     ui: &Reporter,
-    verdict: &Verdict,
+    verdict: &RunVerdict,
     deletion: Option<&Result<Deletion, aws::AwsError>>,
 ) {
     if let Some(m) = &verdict.message {
@@ -275,6 +206,7 @@ fn report(
         "exit_code": verdict.code,
         "message": verdict.message,
         "stack_state": deleted,
+        "gate": verdict.gate.as_ref().map(|g| g.verdict),
         "total": verdict.summary.as_ref().and_then(|s| s.total.as_ref()).map(|t| {
             json!({"count": t.count, "errors": t.errors, "mean": t.mean, "p50": t.p50, "p95": t.p95, "p99": t.p99})
         }),

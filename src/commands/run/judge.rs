@@ -1,0 +1,195 @@
+//! After the bees: the summary, the gate, and the stored history that
+//! later builds compare against.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use super::collect;
+use crate::aws::Clients;
+use crate::blueprint::Plan;
+use crate::cli::RunArgs;
+use crate::commands::compare::verdict_code;
+use crate::exit;
+use crate::gate::{self, Baseline, Gate, Outcome, Verdict};
+use crate::results::store::Store;
+use crate::results::{self, Summary, table};
+use crate::ui::Reporter;
+
+/// How the test part of a run ended.
+pub struct RunVerdict {
+    /// Exit code before cleanup.
+    pub code: u8,
+    /// Short status for the result object.
+    pub status: &'static str,
+    /// What to tell the user.
+    pub message: Option<String>,
+    /// The summary, when there were results.
+    pub summary: Option<Summary>,
+    /// The gate's result, when a gate ran.
+    pub gate: Option<Outcome>,
+}
+
+impl RunVerdict {
+    /// A verdict without results.
+    pub fn new(code: u8, status: &'static str, message: impl Into<Option<String>>) -> Self {
+        RunVerdict {
+            code,
+            status,
+            message: message.into(),
+            summary: None,
+            gate: None,
+        }
+    }
+}
+
+/// Collects the bees' results, summarises, stores and gates them.
+pub async fn results(plan: &Plan, clients: &Clients, args: &RunArgs, ui: &Reporter) -> RunVerdict {
+    match results_inner(plan, clients, args, ui).await {
+        Ok(v) => v,
+        Err(e) => RunVerdict::new(exit::INFRA, "error", format!("{e:#}")),
+    }
+}
+
+async fn results_inner(
+    plan: &Plan,
+    clients: &Clients,
+    args: &RunArgs,
+    ui: &Reporter,
+) -> anyhow::Result<RunVerdict> {
+    let report_dir = args.report.clone().unwrap_or_else(|| PathBuf::from("."));
+    let collected = collect::collect(&clients.s3, plan, &report_dir.join("jtl")).await?;
+    let Some(collected) = collected else {
+        return Ok(RunVerdict::new(
+            exit::FAILED,
+            "no_results",
+            format!(
+                "no results: no bee left a JTL under s3://{}/{}",
+                plan.run.bucket,
+                plan.run.results_prefix()
+            ),
+        ));
+    };
+    let summary = collected.summary;
+    ui.info(&format!("results of {} bee file(s):", collected.files));
+    ui.block(&table::text(&summary));
+    if summary.malformed > 0 {
+        ui.warn(&format!(
+            "{} malformed result rows were skipped",
+            summary.malformed
+        ));
+    }
+    let path = report_dir.join("summary.json");
+    std::fs::create_dir_all(&report_dir)
+        .and_then(|()| std::fs::write(&path, summary.to_json()))
+        .with_context(|| format!("writing {}", path.display()))?;
+    ui.info(&format!("wrote {}", path.display()));
+    if summary.total.as_ref().is_none_or(|t| t.count == 0) {
+        return Ok(RunVerdict::new(
+            exit::FAILED,
+            "no_results",
+            "no results: the result files hold no samples".to_string(),
+        ));
+    }
+    let store = Store::new(&clients.s3, &plan.run.bucket, &plan.build.job);
+    let uri = store.put(&plan.build.number, &summary).await?;
+    ui.info(&format!("stored the summary at {uri}"));
+    let mut verdict = gate_run(plan, args, &store, &summary, ui).await?;
+    if verdict.code == exit::PASSED
+        && verdict
+            .gate
+            .as_ref()
+            .is_none_or(|g| g.verdict == Verdict::Pass)
+    {
+        store.mark_passed(&plan.build.number).await?;
+        ui.info(&format!(
+            "build {} is now the baseline of {}",
+            plan.build.number, plan.build.job
+        ));
+    }
+    write_reports(args, &summary, verdict.gate.as_ref())?;
+    verdict.summary = Some(summary);
+    Ok(verdict)
+}
+
+async fn gate_run(
+    plan: &Plan,
+    args: &RunArgs,
+    store: &Store<'_>,
+    summary: &Summary,
+    ui: &Reporter,
+) -> anyhow::Result<RunVerdict> {
+    let Some(path) = args.gate.clone().or_else(|| plan.gate.clone()) else {
+        return Ok(RunVerdict::new(exit::PASSED, "passed", None));
+    };
+    let gate = Gate::read(&path)?;
+    let baseline = match &gate.baseline {
+        Baseline::Previous => match store.latest_passed().await? {
+            Some((build, s)) => {
+                ui.info(&format!("baseline: build {build} (the last that passed)"));
+                Some(s)
+            }
+            None => {
+                ui.info("baseline: none yet (first build): relative criteria pass");
+                None
+            }
+        },
+        Baseline::Path(p) => {
+            let p = p.clone();
+            Some(tokio::task::spawn_blocking(move || results::load_run(&p)).await??)
+        }
+        Baseline::S3(uri) => {
+            let (bucket, key) = crate::aws::s3::parse_uri(uri).ok_or_else(|| {
+                exit::InputError(format!(
+                    "{}: baseline {uri} is not an s3:// URI",
+                    path.display()
+                ))
+            })?;
+            Some(Store::new(store.s3(), bucket, "").get_key(key).await?)
+        }
+    };
+    let outcome = gate::judge(&gate, summary, baseline.as_ref());
+    ui.block(&gate::report::text(&outcome));
+    let code = verdict_code(outcome.verdict, args.unstable_exit);
+    let (status, message) = match outcome.verdict {
+        Verdict::Pass => ("passed", None),
+        Verdict::Unstable => ("unstable", Some("the gate says UNSTABLE".to_string())),
+        Verdict::Fail => ("gate_failed", Some("the gate says FAIL".to_string())),
+    };
+    let mut v = RunVerdict::new(code, status, message);
+    v.gate = Some(outcome);
+    Ok(v)
+}
+
+fn write_reports(args: &RunArgs, summary: &Summary, gate: Option<&Outcome>) -> anyhow::Result<()> {
+    if let Some(path) = &args.junit {
+        // Without a gate, the one check is that the run produced results.
+        let ran = Outcome {
+            checks: vec![gate::Check {
+                criterion: "the run produced results".into(),
+                metric: "count".into(),
+                label: "total".into(),
+                baseline: None,
+                current: summary.total.as_ref().map(|t| t.count as f64),
+                change: None,
+                verdict: Verdict::Pass,
+                note: "no gate configured".into(),
+            }],
+            verdict: Verdict::Pass,
+        };
+        std::fs::write(
+            path,
+            gate::report::junit(gate.unwrap_or(&ran), "stampede.gate"),
+        )
+        .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let Some(path) = &args.markdown {
+        let mut md = table::markdown(summary);
+        if let Some(g) = gate {
+            md.push('\n');
+            md.push_str(&gate::report::markdown(g));
+        }
+        std::fs::write(path, md).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}

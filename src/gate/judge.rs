@@ -1,0 +1,218 @@
+//! Judging a run against criteria and a baseline.
+
+use serde::Serialize;
+
+use super::noise::{Interval, interval};
+use super::{Bound, Criterion, Gate, glob};
+use crate::results::summary::{LabelSummary, Summary};
+
+/// A verdict, ordered from best to worst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Within bounds.
+    Pass,
+    /// Worth a look; does not fail the build by default.
+    Unstable,
+    /// Fails the build.
+    Fail,
+}
+
+impl Verdict {
+    /// Upper-case name for tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Pass => "PASS",
+            Verdict::Unstable => "UNSTABLE",
+            Verdict::Fail => "FAIL",
+        }
+    }
+}
+
+/// One criterion applied to one label.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    /// The criterion as written.
+    pub criterion: String,
+    /// The metric.
+    pub metric: String,
+    /// The label (or `total`).
+    pub label: String,
+    /// The baseline's value, when there is one.
+    pub baseline: Option<f64>,
+    /// This run's value.
+    pub current: Option<f64>,
+    /// Relative change (a fraction; absolute points for error_rate).
+    pub change: Option<f64>,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Why, in a few words.
+    pub note: String,
+}
+
+/// The gate's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    /// Every check, in criterion order.
+    pub checks: Vec<Check>,
+    /// The worst verdict.
+    pub verdict: Verdict,
+}
+
+/// Applies every criterion of `gate` to `current`, relative ones against
+/// `baseline` when there is one.
+pub fn judge(gate: &Gate, current: &Summary, baseline: Option<&Summary>) -> Outcome {
+    let mut checks = Vec::new();
+    for c in &gate.criteria {
+        let labels: Vec<&LabelSummary> = if c.label == "total" {
+            current.total.iter().collect()
+        } else {
+            current
+                .labels
+                .iter()
+                .filter(|l| glob(&c.label, &l.label))
+                .collect()
+        };
+        if labels.is_empty() {
+            let literal = !c.label.contains(['*', '?']);
+            checks.push(Check {
+                criterion: c.text.clone(),
+                metric: c.metric.clone(),
+                label: c.label.clone(),
+                baseline: None,
+                current: None,
+                change: None,
+                verdict: if literal { c.verdict } else { Verdict::Pass },
+                note: if literal {
+                    "no samples with this label in this run".into()
+                } else {
+                    "no label matches".into()
+                },
+            });
+            continue;
+        }
+        for l in labels {
+            let base = baseline.and_then(|b| b.label(&l.label));
+            checks.push(check(c, l, base, baseline.is_some()));
+        }
+    }
+    let verdict = checks
+        .iter()
+        .map(|c| c.verdict)
+        .max()
+        .unwrap_or(Verdict::Pass);
+    Outcome { checks, verdict }
+}
+
+fn check(
+    c: &Criterion,
+    cur: &LabelSummary,
+    base: Option<&LabelSummary>,
+    has_baseline: bool,
+) -> Check {
+    let value = cur.metric(&c.metric);
+    let base_value = base.and_then(|b| b.metric(&c.metric));
+    let mut out = Check {
+        criterion: c.text.clone(),
+        metric: c.metric.clone(),
+        label: cur.label.clone(),
+        baseline: base_value,
+        current: value,
+        change: None,
+        verdict: Verdict::Pass,
+        note: String::new(),
+    };
+    let Some(v) = value else { return out };
+    match c.bound {
+        Bound::Max(m) => {
+            if v > m {
+                out.verdict = c.verdict;
+                out.note = format!("{} > {}", fmt(&c.metric, v), fmt(&c.metric, m));
+            }
+        }
+        Bound::Min(m) => {
+            if v < m {
+                out.verdict = c.verdict;
+                out.note = format!("{} < {}", fmt(&c.metric, v), fmt(&c.metric, m));
+            }
+        }
+        Bound::MaxIncrease(limit) | Bound::MaxDecrease(limit) => {
+            let (Some(b), Some(base)) = (base_value, base) else {
+                out.note = if has_baseline {
+                    "new label: no baseline to compare".into()
+                } else {
+                    "no baseline (first build): relative criteria pass".into()
+                };
+                return out;
+            };
+            let up = matches!(c.bound, Bound::MaxIncrease(_));
+            let change = relative_change(&c.metric, b, v);
+            out.change = Some(change);
+            let over = if up { change > limit } else { -change > limit };
+            if !over {
+                return out;
+            }
+            let (ci, bi) = (interval(&c.metric, cur), interval(&c.metric, base));
+            match (ci, bi) {
+                (Some(ci), Some(bi)) if !separated(ci, bi, up) => {
+                    out.note = format!(
+                        "over the bound but within run-to-run noise ({})",
+                        ranges(&c.metric, bi, ci)
+                    );
+                }
+                (Some(ci), Some(bi)) => {
+                    out.verdict = c.verdict;
+                    out.note = format!("beyond noise ({})", ranges(&c.metric, bi, ci));
+                }
+                _ => {
+                    out.verdict = c.verdict;
+                    out.note = "over the bound (no noise model for this metric)".into();
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Relative change; error rates change in absolute points, because a rise
+/// from 0% is otherwise infinite.
+fn relative_change(metric: &str, base: f64, cur: f64) -> f64 {
+    if metric == "error_rate" {
+        return cur - base;
+    }
+    if base == 0.0 {
+        return if cur == 0.0 { 0.0 } else { f64::INFINITY };
+    }
+    (cur - base) / base
+}
+
+fn separated(cur: Interval, base: Interval, up: bool) -> bool {
+    if up {
+        cur.lo > base.hi
+    } else {
+        cur.hi < base.lo
+    }
+}
+
+fn ranges(metric: &str, base: Interval, cur: Interval) -> String {
+    format!(
+        "95% intervals: baseline {}..{}, current {}..{}",
+        fmt(metric, base.lo),
+        fmt(metric, base.hi),
+        fmt(metric, cur.lo),
+        fmt(metric, cur.hi)
+    )
+}
+
+/// A value with its unit.
+pub fn fmt(metric: &str, v: f64) -> String {
+    match metric {
+        "error_rate" => format!("{:.2}%", v * 100.0),
+        "throughput" => format!("{v:.1}/s"),
+        "mean" => format!("{v:.1}ms"),
+        _ => format!("{v:.0}ms"),
+    }
+}
+
+#[cfg(test)]
+mod tests;
