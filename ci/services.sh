@@ -107,12 +107,13 @@ marker_of() {
 }
 
 pid_of() { # prints the pid (= process group id) of a service we started, if alive
-  local f=$SVC/$1.pid pid
+  local f=$SVC/$1.pid pid cmd
   [[ -s $f ]] || return 1
   pid=$(<"$f")
   [[ $pid =~ ^[0-9]+$ ]] || return 1
   kill -0 "$pid" 2>/dev/null || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$(marker_of "$1")" || return 1
+  cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+  [[ $cmd == *"$(marker_of "$1")"* ]] || return 1
   echo "$pid"
 }
 
@@ -238,6 +239,8 @@ launch() {
   case $1 in
     localstack)
       # DNS_ADDRESS=0: no DNS server on port 53. PERSISTENCE=0: state is in memory.
+      # Note: 4.4.0's twisted gateway ignores the host part of GATEWAY_LISTEN for
+      # IPv4 and binds 0.0.0.0:4566.
       # OVERRIDE_IN_DOCKER=0 + FILESYSTEM_ROOT: even inside a container, keep
       # LocalStack's files under .services/ (else /var/lib/localstack, /tmp/localstack,
       # shared with any other LocalStack on the machine); wiped on each start.
