@@ -70,6 +70,41 @@ pub enum Command {
     Analyze(AnalyzeArgs),
     /// The regression gate: compare a run with a baseline.
     Compare(CompareArgs),
+    /// Ship a JTL into Elasticsearch / OpenSearch `_bulk`.
+    Ship(ShipArgs),
+    /// The agent on each load generator.
+    Bee(BeeArgs),
+}
+
+/// Arguments of `stampede ship`.
+#[derive(Debug, Args)]
+pub struct ShipArgs {
+    /// The JTL file.
+    pub jtl: PathBuf,
+    /// Elasticsearch / OpenSearch URL (user:password@ for basic auth; AWS
+    /// domains are signed with SigV4).
+    #[arg(long, env = "STAMPEDE_ES_URL")]
+    pub es: String,
+    /// Index name.
+    #[arg(long, default_value = "stampede-results")]
+    pub index: String,
+    /// Keep following the file as it grows, until interrupted.
+    #[arg(long)]
+    pub follow: bool,
+    /// Bee id stored with each row (default: the file's name).
+    #[arg(long)]
+    pub bee: Option<String>,
+    /// Run id stored with each row.
+    #[arg(long, default_value = "adhoc")]
+    pub run_id: String,
+}
+
+/// Arguments of `stampede bee`.
+#[derive(Debug, Args)]
+pub struct BeeArgs {
+    /// The bee config: a file or an s3:// URI.
+    #[arg(long, env = "STAMPEDE_BEE_CONFIG")]
+    pub config: String,
 }
 
 /// Blueprint and variable overrides, shared by `run` and `render`.

@@ -7,6 +7,7 @@ mod commands;
 mod exit;
 mod gate;
 mod interrupt;
+mod metrics;
 mod render;
 mod results;
 mod stack;

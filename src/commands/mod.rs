@@ -9,6 +9,7 @@ mod plan;
 mod reap;
 mod render;
 mod run;
+mod ship;
 
 use std::process::ExitCode;
 
@@ -25,5 +26,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Reap(args) => reap::run(g, args).await,
         Command::Analyze(args) => analyze::run(g, args).await,
         Command::Compare(args) => compare::run(g, args).await,
+        Command::Ship(args) => ship::run(g, args).await,
+        Command::Bee(_) => anyhow::bail!("bee: not built yet"),
     }
 }

@@ -3,7 +3,7 @@
 pub mod aggregate;
 pub mod analyze;
 pub mod jtl;
-mod split;
+pub(crate) mod split;
 pub mod store;
 pub mod summary;
 pub mod table;

@@ -92,7 +92,7 @@ fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 /// Index of the last newline that ends a row (is outside quotes).
-pub fn last_boundary(data: &[u8]) -> Option<usize> {
+pub(crate) fn last_boundary(data: &[u8]) -> Option<usize> {
     let mut last = None;
     let mut i = 0;
     while let Some(off) = memchr2(b'"', b'\n', &data[i..]) {

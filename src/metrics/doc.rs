@@ -1,0 +1,216 @@
+//! JTL rows as search documents, in `_bulk` NDJSON. Each document's `_id`
+//! is the bee id and the row's byte offset in its JTL, so a retried batch
+//! overwrites instead of duplicating.
+
+use std::io::Write;
+
+use serde_json::json;
+
+use super::tail::{Header, Row};
+use crate::results::jtl::parse_timestamp;
+
+/// How a column is written into the document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Number,
+    Text,
+    Bool,
+    Time,
+}
+
+/// JTL column → document field and type.
+const FIELDS: &[(&str, &str, Kind)] = &[
+    ("timeStamp", "@timestamp", Kind::Time),
+    ("elapsed", "elapsed", Kind::Number),
+    ("label", "label", Kind::Text),
+    ("responseCode", "response_code", Kind::Text),
+    ("responseMessage", "response_message", Kind::Text),
+    ("threadName", "thread", Kind::Text),
+    ("success", "success", Kind::Bool),
+    ("failureMessage", "failure_message", Kind::Text),
+    ("bytes", "bytes", Kind::Number),
+    ("sentBytes", "sent_bytes", Kind::Number),
+    ("grpThreads", "grp_threads", Kind::Number),
+    ("allThreads", "all_threads", Kind::Number),
+    ("URL", "url", Kind::Text),
+    ("Latency", "latency", Kind::Number),
+    ("IdleTime", "idle_time", Kind::Number),
+    ("Connect", "connect", Kind::Number),
+];
+
+/// Index template: dates, keywords, numbers and booleans typed as the
+/// live queries need them.
+pub fn index_template(index: &str) -> serde_json::Value {
+    json!({
+        "index_patterns": [index, format!("{index}-*")],
+        "template": {
+            "settings": { "number_of_replicas": 0, "refresh_interval": "1s" },
+            "mappings": {
+                "dynamic": false,
+                "properties": {
+                    "@timestamp": { "type": "date", "format": "epoch_millis||strict_date_optional_time" },
+                    "label": { "type": "keyword" },
+                    "response_code": { "type": "keyword" },
+                    "response_message": { "type": "keyword", "ignore_above": 512 },
+                    "failure_message": { "type": "keyword", "ignore_above": 1024 },
+                    "thread": { "type": "keyword" },
+                    "url": { "type": "keyword", "ignore_above": 2048 },
+                    "bee": { "type": "keyword" },
+                    "run_id": { "type": "keyword" },
+                    "elapsed": { "type": "long" },
+                    "latency": { "type": "long" },
+                    "connect": { "type": "long" },
+                    "idle_time": { "type": "long" },
+                    "bytes": { "type": "long" },
+                    "sent_bytes": { "type": "long" },
+                    "grp_threads": { "type": "integer" },
+                    "all_threads": { "type": "integer" },
+                    "success": { "type": "boolean" }
+                }
+            }
+        }
+    })
+}
+
+/// Writes rows of one file as bulk items.
+pub struct DocWriter {
+    fields: Vec<(usize, &'static str, Kind)>,
+    action_prefix: String,
+    tail: String,
+}
+
+impl DocWriter {
+    /// A writer for a file with `header`, shipped by `bee` in `run_id`.
+    pub fn new(header: &Header, index: &str, bee: &str, run_id: &str) -> Self {
+        let fields = FIELDS
+            .iter()
+            .filter_map(|(col, field, kind)| {
+                header
+                    .names
+                    .iter()
+                    .position(|n| n.eq_ignore_ascii_case(col))
+                    .map(|i| (i, *field, *kind))
+            })
+            .collect();
+        // The id is "<bee>-<offset>": keep the JSON string open for the
+        // offset, which `write` appends per row.
+        let id = serde_json::to_string(&format!("{bee}-")).unwrap_or_default();
+        let id_open = id.strip_suffix('"').unwrap_or(&id);
+        DocWriter {
+            fields,
+            action_prefix: format!("{{\"index\":{{\"_index\":{},\"_id\":{id_open}", json!(index)),
+            tail: format!(",\"bee\":{},\"run_id\":{}}}\n", json!(bee), json!(run_id)),
+        }
+    }
+
+    /// Appends the action and document lines of `row`; `false` (and
+    /// nothing written) when the row is malformed.
+    pub fn write(&self, row: &Row, out: &mut Vec<u8>) -> bool {
+        let start = out.len();
+        let _ = write!(out, "{}{}\"}}}}\n{{", self.action_prefix, row.offset);
+        let mut first = true;
+        for &(i, field, kind) in &self.fields {
+            let Some(raw) = row.record.get(i) else { continue };
+            if raw.is_empty() && kind != Kind::Text {
+                continue;
+            }
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            let _ = write!(out, "\"{field}\":");
+            let ok = match kind {
+                Kind::Number => number(raw, out),
+                Kind::Bool => match raw {
+                    b"true" | b"TRUE" => {
+                        out.extend_from_slice(b"true");
+                        true
+                    }
+                    b"false" | b"FALSE" => {
+                        out.extend_from_slice(b"false");
+                        true
+                    }
+                    _ => false,
+                },
+                Kind::Time => match parse_timestamp(raw) {
+                    Some(ms) => {
+                        let _ = write!(out, "{ms}");
+                        true
+                    }
+                    None => false,
+                },
+                Kind::Text => {
+                    let _ = serde_json::to_writer(&mut *out, &String::from_utf8_lossy(raw));
+                    true
+                }
+            };
+            if !ok {
+                out.truncate(start);
+                return false;
+            }
+        }
+        out.extend_from_slice(self.tail.as_bytes());
+        true
+    }
+}
+
+fn number(raw: &[u8], out: &mut Vec<u8>) -> bool {
+    if raw.iter().all(u8::is_ascii_digit) && raw.len() < 19 {
+        out.extend_from_slice(raw);
+        true
+    } else {
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::tail::DEFAULT_NAMES;
+    use crate::results::jtl::Columns;
+
+    #[test]
+    fn rows_become_typed_documents_with_stable_ids() {
+        let header = Header {
+            names: DEFAULT_NAMES.iter().map(|s| s.to_string()).collect(),
+            cols: Columns::DEFAULT,
+        };
+        let w = DocWriter::new(&header, "idx", "i-1", "r1");
+        let mut record = csv::ByteRecord::new();
+        for f in [
+            "1700000000123", "15", "a \"quoted\", label", "200", "OK", "T 1-1", "text", "true", "", "512", "100", "2", "2",
+            "http://x/", "10", "0", "3",
+        ] {
+            record.push_field(f.as_bytes());
+        }
+        let mut out = Vec::new();
+        assert!(w.write(&Row { offset: 42, record }, &mut out));
+        let text = String::from_utf8(out).unwrap();
+        let mut lines = text.lines();
+        let action: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+        assert_eq!(action["index"]["_id"], "i-1-42");
+        let doc: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+        assert_eq!(doc["@timestamp"], 1_700_000_000_123u64);
+        assert_eq!(doc["label"], "a \"quoted\", label");
+        assert_eq!(doc["success"], true);
+        assert_eq!(doc["connect"], 3);
+        assert_eq!(doc["bee"], "i-1");
+        assert!(text.ends_with('\n'));
+    }
+
+    #[test]
+    fn malformed_rows_write_nothing() {
+        let header = Header {
+            names: vec!["timeStamp".into(), "elapsed".into(), "label".into()],
+            cols: Columns::DEFAULT,
+        };
+        let w = DocWriter::new(&header, "idx", "b", "r");
+        let mut record = csv::ByteRecord::new();
+        record.push_field(b"1");
+        record.push_field(b"slow");
+        record.push_field(b"x");
+        let mut out = b"keep".to_vec();
+        assert!(!w.write(&Row { offset: 0, record }, &mut out));
+        assert_eq!(out, b"keep");
+    }
+}

@@ -1,0 +1,7 @@
+//! Live metrics: the search-cluster client, JTL tailing and shipping, and
+//! the live queries behind `run`'s metrics view.
+
+pub mod doc;
+pub mod es;
+pub mod ship;
+pub mod tail;
