@@ -1,6 +1,7 @@
 //! stampede: distributed load tests on AWS from one command.
 
 mod aws;
+mod bee;
 mod blueprint;
 mod cli;
 mod commands;

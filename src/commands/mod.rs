@@ -1,6 +1,7 @@
 //! One module per subcommand, each with a plain `run`.
 
 mod analyze;
+mod bee;
 pub mod compare;
 
 mod delete;
@@ -27,6 +28,6 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Analyze(args) => analyze::run(g, args).await,
         Command::Compare(args) => compare::run(g, args).await,
         Command::Ship(args) => ship::run(g, args).await,
-        Command::Bee(_) => anyhow::bail!("bee: not built yet"),
+        Command::Bee(args) => bee::run(g, args).await,
     }
 }

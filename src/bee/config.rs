@@ -1,0 +1,136 @@
+//! The bee's configuration: written by `run` beside the testcase, with
+//! per-instance values (handle URLs, instance id) from the environment
+//! the userdata sets.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// How the bee learns that every bee is ready.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Coordinator {
+    /// The stack's `Ready` wait condition (DescribeStackResource).
+    Cloudformation,
+    /// `run`'s local coordinator: signals are PUT to `<url>/ready` and
+    /// `<url>/done`, readiness is read from `GET <url>/ready`.
+    Local {
+        /// Base URL.
+        url: String,
+    },
+}
+
+/// Where live rows go.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct EsTarget {
+    /// Cluster URL.
+    pub url: String,
+    /// Index name.
+    pub index: String,
+}
+
+/// Everything a bee needs.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BeeConfig {
+    /// Run id.
+    pub run_id: String,
+    /// Stack name (AWS mode).
+    #[serde(default)]
+    pub stack: String,
+    /// The testcase: an s3:// URI or a path.
+    pub testcase: String,
+    /// Where the gzipped JTL goes: an s3:// prefix or a folder.
+    pub results: String,
+    /// JMeter properties (`-Jkey=value`).
+    #[serde(default)]
+    pub properties: BTreeMap<String, String>,
+    /// Seconds the test is planned to take (for the hard timeout).
+    #[serde(default)]
+    pub duration_s: Option<u64>,
+    /// Seconds JMeter may run before it is stopped.
+    #[serde(default = "default_hard_timeout")]
+    pub hard_timeout_s: u64,
+    /// Seconds to wait for every bee to be ready.
+    #[serde(default = "default_ready_timeout")]
+    pub ready_timeout_s: u64,
+    /// Live metrics target.
+    #[serde(default)]
+    pub es: Option<EsTarget>,
+    /// How readiness is coordinated.
+    pub coordinator: Coordinator,
+    /// Ready handle URL (AWS: from STAMPEDE_READY_URL).
+    #[serde(default)]
+    pub ready_url: Option<String>,
+    /// Done handle URL (AWS: from STAMPEDE_DONE_URL).
+    #[serde(default)]
+    pub done_url: Option<String>,
+    /// This bee's id (AWS: the instance id, from STAMPEDE_BEE_ID).
+    #[serde(default)]
+    pub bee_id: Option<String>,
+    /// The JMeter launcher; default `$JMETER_HOME/bin/jmeter`, then
+    /// `jmeter` on PATH.
+    #[serde(default)]
+    pub jmeter: Option<String>,
+    /// Working folder for the testcase, JTL and logs.
+    #[serde(default)]
+    pub workdir: Option<String>,
+    /// Region for AWS calls (AWS: from STAMPEDE_REGION).
+    #[serde(default)]
+    pub region: Option<String>,
+}
+
+fn default_hard_timeout() -> u64 {
+    3600
+}
+
+fn default_ready_timeout() -> u64 {
+    900
+}
+
+impl BeeConfig {
+    /// Takes per-instance values from the environment the userdata set.
+    pub fn apply_env(&mut self, env: &BTreeMap<String, String>) {
+        let get = |k: &str| env.get(k).filter(|v| !v.is_empty()).cloned();
+        if let Some(v) = get("STAMPEDE_READY_URL") {
+            self.ready_url = Some(v);
+        }
+        if let Some(v) = get("STAMPEDE_DONE_URL") {
+            self.done_url = Some(v);
+        }
+        if let Some(v) = get("STAMPEDE_BEE_ID") {
+            self.bee_id = Some(v);
+        }
+        if let Some(v) = get("STAMPEDE_STACK") {
+            self.stack = v;
+        }
+        if let Some(v) = get("STAMPEDE_REGION") {
+            self.region = Some(v);
+        }
+        // The stack's parameters are the truth for what each bee runs.
+        for (var, prop) in [("STAMPEDE_THREADS", "threads"), ("STAMPEDE_DURATION", "duration"), ("STAMPEDE_TARGET_URL", "target")] {
+            if let Some(v) = get(var) {
+                self.properties.insert(prop.to_string(), v);
+            }
+        }
+        if let Some(d) = self.properties.get("duration").and_then(|d| d.parse().ok()) {
+            self.duration_s = Some(d);
+        }
+        if self.jmeter.is_none()
+            && let Some(home) = get("JMETER_HOME")
+        {
+            self.jmeter = Some(format!("{home}/bin/jmeter"));
+        }
+    }
+
+    /// This bee's id.
+    pub fn id(&self) -> String {
+        self.bee_id.clone().unwrap_or_else(|| "bee".into())
+    }
+
+    /// How long JMeter may run: the planned duration plus five minutes,
+    /// or the configured hard timeout.
+    pub fn hard_timeout(&self) -> Duration {
+        Duration::from_secs(self.duration_s.map_or(self.hard_timeout_s, |d| d + 300))
+    }
+}

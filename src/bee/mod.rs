@@ -1,0 +1,265 @@
+//! The bee: the agent on each load generator. It fetches the testcase,
+//! signals Ready, waits until every bee is ready, runs JMeter while
+//! shipping its rows, uploads the JTL and signals Done.
+
+pub mod config;
+mod jmeter;
+pub mod signal;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+
+use crate::aws::{self, Clients};
+use crate::metrics::es::Es;
+use crate::metrics::ship::{self, ShipConfig, Shipped};
+pub use config::{BeeConfig, Coordinator, EsTarget};
+use jmeter::Ended;
+use signal::Status;
+
+/// How a bee's run ended.
+#[derive(Debug)]
+pub struct Report {
+    /// JMeter's end.
+    pub jmeter: Ended,
+    /// Shipping counts, when shipping was configured.
+    pub shipped: Option<Shipped>,
+    /// Where the JTL went.
+    pub uploaded: String,
+    /// Why Done was FAILURE, if it was.
+    pub failure: Option<String>,
+}
+
+/// Reads a config from a file or an s3:// URI.
+pub async fn load_config(uri: &str, region: Option<&str>) -> anyhow::Result<BeeConfig> {
+    let raw = match aws::s3::parse_uri(uri) {
+        Some((bucket, key)) => {
+            let clients = aws::connect(region, None).await?;
+            clients.s3.get(bucket, key).await?
+        }
+        None => std::fs::read(uri).with_context(|| format!("reading bee config {uri}"))?,
+    };
+    serde_json::from_slice(&raw).map_err(|e| crate::exit::InputError(format!("{uri}: not a bee config: {e}")).into())
+}
+
+/// Runs the bee protocol. `stop` is the first SIGTERM/SIGINT: JMeter is
+/// stopped, and what it wrote is still shipped, uploaded and signalled.
+pub async fn run(cfg: &BeeConfig, stop: &CancellationToken, log: &(dyn Fn(&str) + Sync)) -> anyhow::Result<Report> {
+    let id = cfg.id();
+    let workdir = PathBuf::from(cfg.workdir.clone().unwrap_or_else(|| format!("stampede-bee-{id}")));
+    std::fs::create_dir_all(&workdir).with_context(|| format!("creating {}", workdir.display()))?;
+    let clients = if matches!(cfg.coordinator, Coordinator::Cloudformation) || cfg.testcase.starts_with("s3://") || cfg.results.starts_with("s3://") {
+        Some(aws::connect(cfg.region.as_deref(), None).await?)
+    } else {
+        None
+    };
+    let ready_url = signal_url(cfg, "ready")?;
+    let done_url = signal_url(cfg, "done")?;
+    let testcase = match fetch_testcase(cfg, clients.as_ref(), &workdir).await {
+        Ok(t) => t,
+        Err(e) => {
+            let reason = format!("bee {id}: cannot fetch the testcase: {e:#}");
+            signal::send(&ready_url, Status::Failure, &reason, &id, "").await?;
+            anyhow::bail!(reason);
+        }
+    };
+    signal::send(&ready_url, Status::Success, "ready", &id, "").await?;
+    log(&format!("bee {id}: ready; waiting for every bee"));
+    if let Err(e) = wait_ready(cfg, clients.as_ref(), stop).await {
+        let reason = format!("bee {id}: {e:#}");
+        signal::send(&done_url, Status::Failure, &reason, &id, "").await?;
+        anyhow::bail!(reason);
+    }
+    log(&format!("bee {id}: every bee is ready; starting JMeter"));
+    let jtl = workdir.join(format!("{id}.jtl"));
+    let _ = std::fs::remove_file(&jtl);
+    let (done_tx, done_rx) = tokio::sync::watch::channel(false);
+    let shipper = start_shipping(cfg, &id, &jtl, done_rx, log).await;
+    let jmeter = cfg.jmeter.clone().unwrap_or_else(|| "jmeter".into());
+    let props: Vec<(String, String)> = cfg.properties.clone().into_iter().collect();
+    let ended = jmeter::run(&jmeter, &testcase, &jtl, &props, cfg.hard_timeout(), stop).await;
+    let _ = done_tx.send(true);
+    let shipped = match shipper {
+        Some(h) => Some(h.await.context("the shipper stopped")?),
+        None => None,
+    };
+    let ended = ended?;
+    let uploaded = upload(cfg, clients.as_ref(), &id, &jtl).await?;
+    let failure = failure(&ended, shipped.as_ref().map(|s| s.as_ref()), &jtl);
+    let data = serde_json::json!({
+        "rows_shipped": shipped.as_ref().and_then(|s| s.as_ref().ok()).map(|s| s.rows),
+        "jtl": uploaded,
+    })
+    .to_string();
+    let (status, reason) = match &failure {
+        None => (Status::Success, "done".to_string()),
+        Some(r) => (Status::Failure, format!("bee {id}: {r}")),
+    };
+    signal::send(&done_url, status, &reason, &id, &data).await?;
+    Ok(Report {
+        jmeter: ended,
+        shipped: shipped.and_then(Result::ok),
+        uploaded,
+        failure,
+    })
+}
+
+fn signal_url(cfg: &BeeConfig, which: &str) -> anyhow::Result<String> {
+    let given = if which == "ready" { &cfg.ready_url } else { &cfg.done_url };
+    match (&cfg.coordinator, given) {
+        (_, Some(u)) => Ok(u.clone()),
+        (Coordinator::Local { url }, None) => Ok(format!("{}/{which}", url.trim_end_matches('/'))),
+        (Coordinator::Cloudformation, None) => Err(crate::exit::InputError(format!(
+            "no {which} handle URL: set STAMPEDE_{}_URL",
+            which.to_uppercase()
+        ))
+        .into()),
+    }
+}
+
+async fn fetch_testcase(cfg: &BeeConfig, clients: Option<&Clients>, workdir: &Path) -> anyhow::Result<PathBuf> {
+    match aws::s3::parse_uri(&cfg.testcase) {
+        Some((bucket, key)) => {
+            let name = key.rsplit('/').next().unwrap_or("testcase.jmx");
+            let path = workdir.join(name);
+            let clients = clients.context("no AWS clients")?;
+            clients.s3.get_to_file(bucket, key, &path).await?;
+            Ok(path)
+        }
+        None => {
+            let path = PathBuf::from(&cfg.testcase);
+            anyhow::ensure!(path.is_file(), "{} does not exist", path.display());
+            Ok(std::fs::canonicalize(path)?)
+        }
+    }
+}
+
+/// Polls until every bee is ready: the `Ready` wait condition completes
+/// (AWS) or the local coordinator says so.
+async fn wait_ready(cfg: &BeeConfig, clients: Option<&Clients>, stop: &CancellationToken) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(cfg.ready_timeout_s);
+    let http = reqwest::Client::new();
+    loop {
+        let status = match &cfg.coordinator {
+            Coordinator::Cloudformation => clients
+                .context("no AWS clients")?
+                .cfn
+                .resource_status(&cfg.stack, crate::stack::phase::READY)
+                .await?
+                .unwrap_or_default(),
+            Coordinator::Local { url } => {
+                let resp = http.get(format!("{}/ready", url.trim_end_matches('/'))).send().await;
+                match resp {
+                    Ok(r) => r.json::<serde_json::Value>().await.ok().and_then(|v| v["status"].as_str().map(String::from)).unwrap_or_default(),
+                    Err(_) => String::new(),
+                }
+            }
+        };
+        match status.as_str() {
+            "CREATE_COMPLETE" => return Ok(()),
+            s if s.ends_with("FAILED") => anyhow::bail!("the Ready wait condition is {s}"),
+            _ => {}
+        }
+        anyhow::ensure!(Instant::now() < deadline, "not every bee was ready within {}s", cfg.ready_timeout_s);
+        let pause = if matches!(cfg.coordinator, Coordinator::Local { .. }) { 200 } else { 5000 };
+        tokio::select! {
+            _ = stop.cancelled() => anyhow::bail!("interrupted while waiting for the other bees"),
+            _ = tokio::time::sleep(Duration::from_millis(pause)) => {}
+        }
+    }
+}
+
+async fn start_shipping(
+    cfg: &BeeConfig,
+    id: &str,
+    jtl: &Path,
+    done: tokio::sync::watch::Receiver<bool>,
+    log: &(dyn Fn(&str) + Sync),
+) -> Option<tokio::task::JoinHandle<Result<Shipped, String>>> {
+    let target = cfg.es.clone()?;
+    let es = match Es::connect(&target.url).await {
+        Ok(es) => es,
+        Err(e) => {
+            log(&format!("bee {id}: metrics disabled: {e}"));
+            return None;
+        }
+    };
+    // A template is a nicety: if the cluster is down now, rows are still
+    // shipped (and typed by dynamic mapping) once it is back.
+    if let Err(e) = ship::prepare(&es, &target.index).await {
+        log(&format!("bee {id}: index template: {e}"));
+    }
+    let ship_cfg = ShipConfig {
+        index: target.index,
+        bee: id.to_string(),
+        run_id: cfg.run_id.clone(),
+        max_backoff: Duration::from_secs(10),
+        give_up_after: Duration::from_secs(600),
+    };
+    let jtl = jtl.to_path_buf();
+    Some(tokio::spawn(async move {
+        let quiet = |m: &str| tracing::warn!("{m}");
+        ship::ship(&es, &ship_cfg, &jtl, Some(done), &quiet).await.map_err(|e| e.to_string())
+    }))
+}
+
+/// Gzips the JTL and puts it beside the other bees' results.
+async fn upload(cfg: &BeeConfig, clients: Option<&Clients>, id: &str, jtl: &Path) -> anyhow::Result<String> {
+    let gz = jtl.with_extension("jtl.gz");
+    let (src, dst) = (jtl.to_path_buf(), gz.clone());
+    tokio::task::spawn_blocking(move || gzip(&src, &dst)).await??;
+    let name = format!("{id}.jtl.gz");
+    match aws::s3::parse_uri(&cfg.results) {
+        Some((bucket, prefix)) => {
+            let key = format!("{}/{name}", prefix.trim_end_matches('/'));
+            clients.context("no AWS clients")?.s3.put_file(bucket, &key, &gz).await?;
+            Ok(aws::s3::uri(bucket, &key))
+        }
+        None => {
+            let dir = PathBuf::from(&cfg.results);
+            std::fs::create_dir_all(&dir)?;
+            let to = dir.join(name);
+            std::fs::copy(&gz, &to).with_context(|| format!("copying the JTL to {}", to.display()))?;
+            Ok(to.display().to_string())
+        }
+    }
+}
+
+fn gzip(src: &Path, dst: &Path) -> anyhow::Result<()> {
+    let mut input = match std::fs::File::open(src) {
+        Ok(f) => f,
+        // JMeter never started writing: an empty result is still a result.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::write(src, b"")?;
+            std::fs::File::open(src)?
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut out = flate2::write::GzEncoder::new(std::fs::File::create(dst)?, flate2::Compression::default());
+    std::io::copy(&mut input, &mut out)?;
+    out.finish()?.flush()?;
+    Ok(())
+}
+
+/// Why Done should be FAILURE, if it should.
+fn failure(ended: &Ended, shipped: Option<Result<&Shipped, &String>>, jtl: &Path) -> Option<String> {
+    let mut reasons = Vec::new();
+    match ended {
+        Ended::Exited(0) => {}
+        Ended::Exited(c) => reasons.push(format!("JMeter exited with {c} (see jmeter.log)")),
+        Ended::TimedOut => reasons.push("JMeter ran past its hard timeout and was stopped".to_string()),
+        Ended::Interrupted => reasons.push("interrupted".to_string()),
+    }
+    if std::fs::metadata(jtl).map_or(true, |m| m.len() == 0) {
+        reasons.push("JMeter wrote no results".into());
+    }
+    match shipped {
+        Some(Ok(s)) if s.lost > 0 => reasons.push(format!("{} rows could not be shipped", s.lost)),
+        Some(Err(e)) => reasons.push(format!("shipping failed: {e}")),
+        _ => {}
+    }
+    (!reasons.is_empty()).then(|| reasons.join("; "))
+}
