@@ -144,6 +144,12 @@ pub struct RunArgs {
     /// Exit code for an unstable verdict (default 0).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub unstable_exit: u8,
+    /// The x86_64 Linux stampede binary the bees run (default: this one).
+    #[arg(long, value_name = "PATH", env = "STAMPEDE_BEE_BINARY")]
+    pub bee_binary: Option<PathBuf>,
+    /// Show live metrics per label too.
+    #[arg(long)]
+    pub labels: bool,
 }
 
 /// Arguments of `stampede render`.

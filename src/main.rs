@@ -8,6 +8,7 @@ mod commands;
 mod exit;
 mod gate;
 mod interrupt;
+mod local;
 mod metrics;
 mod render;
 mod results;

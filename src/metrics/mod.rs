@@ -3,5 +3,6 @@
 
 pub mod doc;
 pub mod es;
+pub mod live;
 pub mod ship;
 pub mod tail;

@@ -22,6 +22,7 @@ pub struct Reporter {
     bar: Option<ProgressBar>,
     started: Instant,
     state: Mutex<State>,
+    phases: tokio::sync::watch::Sender<Option<Phase>>,
 }
 
 struct State {
@@ -54,7 +55,13 @@ impl Reporter {
                 phase: None,
                 metrics: None,
             }),
+            phases: tokio::sync::watch::channel(None).0,
         }
+    }
+
+    /// Phase changes, for tasks that start with a phase (live metrics).
+    pub fn phases(&self) -> tokio::sync::watch::Receiver<Option<Phase>> {
+        self.phases.subscribe()
     }
 
     /// The resolved mode (never `Auto`).
@@ -113,6 +120,7 @@ impl Reporter {
         if let Ok(mut s) = self.state.lock() {
             s.phase = Some(p);
         }
+        self.phases.send_replace(Some(p));
         match self.mode {
             OutputMode::Json => self.json(
                 json!({"type": "phase", "phase": p, "elapsed_s": self.started.elapsed().as_secs()}),

@@ -70,8 +70,23 @@ async fn results_inner(
             ),
         ));
     };
-    let summary = collected.summary;
-    ui.info(&format!("results of {} bee file(s):", collected.files));
+    let store = Store::new(&clients.s3, &plan.run.bucket, &plan.build.job);
+    conclude(plan, args, ui, collected.summary, collected.files, Some(&store)).await
+}
+
+/// Shows, writes, stores and gates a run's summary. Without a store
+/// (laptop mode) nothing goes to S3 and `baseline: previous` has nothing
+/// to compare with.
+pub async fn conclude(
+    plan: &Plan,
+    args: &RunArgs,
+    ui: &Reporter,
+    summary: Summary,
+    files: usize,
+    store: Option<&Store<'_>>,
+) -> anyhow::Result<RunVerdict> {
+    let report_dir = args.report.clone().unwrap_or_else(|| PathBuf::from("."));
+    ui.info(&format!("results of {files} bee file(s):"));
     ui.block(&table::text(&summary));
     if summary.malformed > 0 {
         ui.warn(&format!(
@@ -91,11 +106,13 @@ async fn results_inner(
             "no results: the result files hold no samples".to_string(),
         ));
     }
-    let store = Store::new(&clients.s3, &plan.run.bucket, &plan.build.job);
-    let uri = store.put(&plan.build.number, &summary).await?;
-    ui.info(&format!("stored the summary at {uri}"));
-    let mut verdict = gate_run(plan, args, &store, &summary, ui).await?;
-    if verdict.code == exit::PASSED
+    if let Some(store) = store {
+        let uri = store.put(&plan.build.number, &summary).await?;
+        ui.info(&format!("stored the summary at {uri}"));
+    }
+    let mut verdict = gate_run(plan, args, store, &summary, ui).await?;
+    if let Some(store) = store
+        && verdict.code == exit::PASSED
         && verdict
             .gate
             .as_ref()
@@ -115,7 +132,7 @@ async fn results_inner(
 async fn gate_run(
     plan: &Plan,
     args: &RunArgs,
-    store: &Store<'_>,
+    store: Option<&Store<'_>>,
     summary: &Summary,
     ui: &Reporter,
 ) -> anyhow::Result<RunVerdict> {
@@ -124,7 +141,11 @@ async fn gate_run(
     };
     let gate = Gate::read(&path)?;
     let baseline = match &gate.baseline {
-        Baseline::Previous => match store.latest_passed().await? {
+        Baseline::Previous if store.is_none() => {
+            ui.info("baseline: laptop mode keeps no build history: relative criteria pass");
+            None
+        }
+        Baseline::Previous => match store.expect("checked above").latest_passed().await? {
             Some((build, s)) => {
                 ui.info(&format!("baseline: build {build} (the last that passed)"));
                 Some(s)
@@ -144,6 +165,9 @@ async fn gate_run(
                     "{}: baseline {uri} is not an s3:// URI",
                     path.display()
                 ))
+            })?;
+            let store = store.ok_or_else(|| {
+                exit::InputError(format!("{}: an s3:// baseline needs an AWS run", path.display()))
             })?;
             Some(Store::new(store.s3(), bucket, "").get_key(key).await?)
         }

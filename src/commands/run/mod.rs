@@ -1,7 +1,10 @@
 //! `stampede run`: render, upload, create, follow, collect, delete.
 
+mod beeconf;
 mod collect;
 mod judge;
+mod live;
+mod local;
 mod upload;
 
 use std::process::ExitCode;
@@ -28,10 +31,7 @@ pub async fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<ExitCode>
     let interrupt = Interrupt::install();
     match plan.target {
         Target::Aws => aws_run(global, &args, &plan, &ui, &interrupt).await,
-        Target::Local { .. } => anyhow::bail!(exit::InputError(format!(
-            "{}: target: local is not supported by this build yet",
-            plan.source.display()
-        ))),
+        Target::Local { .. } => local::run(&args, &plan, &ui, &interrupt).await,
     }
 }
 
@@ -43,9 +43,10 @@ async fn aws_run(
     interrupt: &Interrupt,
 ) -> anyhow::Result<ExitCode> {
     let region = global.region.as_deref().or(plan.region.as_deref());
+    let bee_binary = beeconf::binary(args.bee_binary.as_deref())?;
     let clients = aws::connect(region, global.profile.as_deref()).await?;
     ui.info(&format!("run {}: stack {}", plan.run.id, plan.stack));
-    let request = upload::prepare(&clients.s3, plan, ui, chrono::Utc::now()).await?;
+    let request = upload::prepare(&clients.s3, plan, &bee_binary, ui, chrono::Utc::now()).await?;
     if let Some(code) = interrupt.exit_code() {
         ui.info("interrupted before the stack was created; nothing to clean up");
         return Ok(ExitCode::from(code));
@@ -65,9 +66,16 @@ async fn aws_run(
     ui.phase(Phase::Provisioning);
     let deadline = Instant::now() + plan.timeout;
     // Whatever happens while following, the stack gets deleted below.
-    let followed = f
-        .follow(Until::Created, interrupt.token(), Some(deadline))
-        .await;
+    let source = live::source(beeconf::es_target(plan).as_ref(), &plan.run.id, live::Source::None, ui).await;
+    let live_stop = CancellationToken::new();
+    let (followed, ()) = tokio::join!(
+        async {
+            let r = f.follow(Until::Created, interrupt.token(), Some(deadline)).await;
+            live_stop.cancel();
+            r
+        },
+        live::show(source, ui, args.labels, &live_stop)
+    );
     let verdict = match &followed {
         Ok(stop) => judge(stop, &f, plan, &clients, args, ui, interrupt).await,
         Err(e) => RunVerdict::new(

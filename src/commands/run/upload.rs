@@ -1,5 +1,7 @@
 //! Ships a run's files to S3 and builds the CreateStack request.
 
+use std::path::Path;
+
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 
@@ -14,14 +16,24 @@ pub const MAX_TEMPLATE_BODY: usize = 51_200;
 /// Time after the run's timeout before `reap` may delete the stack.
 pub const EXPIRY_GRACE: chrono::Duration = chrono::Duration::minutes(15);
 
-/// Uploads the testcase and template; returns the CreateStack request.
+/// Uploads the testcase, bee config, bee binary and template; returns the
+/// CreateStack request.
 pub async fn prepare(
     s3: &S3,
     plan: &Plan,
+    bee_binary: &Path,
     ui: &Reporter,
     now: DateTime<Utc>,
 ) -> anyhow::Result<CreateRequest> {
     let run = &plan.run;
+    let config = serde_json::to_vec_pretty(&super::beeconf::aws_config(plan))?;
+    let (_, key) = crate::aws::s3::parse_uri(&run.config_uri).context("bee config URI")?;
+    s3.put(&run.bucket, key, config).await.context("uploading the bee config")?;
+    let (_, key) = crate::aws::s3::parse_uri(&run.bee_uri).context("bee binary URI")?;
+    s3.put_file(&run.bucket, key, bee_binary)
+        .await
+        .with_context(|| format!("uploading the bee binary {}", bee_binary.display()))?;
+    ui.info(&format!("uploaded the bee config and binary to s3://{}/{}/", run.bucket, run.prefix));
     if let Some(tc) = &plan.testcase {
         let (_, key) = crate::aws::s3::parse_uri(&run.testcase_uri).context("testcase URI")?;
         s3.put_file(&run.bucket, key, tc)

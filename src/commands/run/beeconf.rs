@@ -1,0 +1,64 @@
+//! The bee config and binary a run ships beside its testcase.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+use crate::bee::{BeeConfig, Coordinator, EsTarget};
+use crate::blueprint::Plan;
+use crate::exit::InputError;
+
+/// The config every bee of an AWS run reads; per-instance values come
+/// from the userdata's environment.
+pub fn aws_config(plan: &Plan) -> BeeConfig {
+    BeeConfig {
+        run_id: plan.run.id.clone(),
+        stack: plan.stack.clone(),
+        testcase: plan.run.testcase_uri.clone(),
+        results: format!("s3://{}/{}", plan.run.bucket, plan.run.results_prefix()),
+        properties: plan.properties.iter().cloned().collect(),
+        duration_s: None,
+        hard_timeout_s: plan.timeout.as_secs(),
+        ready_timeout_s: 900,
+        es: es_target(plan),
+        coordinator: Coordinator::Cloudformation,
+        ready_url: None,
+        done_url: None,
+        bee_id: None,
+        jmeter: None,
+        workdir: None,
+        region: plan.region.clone(),
+    }
+}
+
+/// Where bees ship rows, if anywhere.
+pub fn es_target(plan: &Plan) -> Option<EsTarget> {
+    let m = plan.metrics.as_ref()?;
+    Some(EsTarget {
+        url: m.es.clone()?,
+        index: m.index.clone(),
+    })
+}
+
+/// The bee binary: `--bee-binary`, or this executable. It must be an
+/// x86_64 Linux ELF, or no bee could start it: checked before anything is
+/// created.
+pub fn binary(given: Option<&Path>) -> anyhow::Result<PathBuf> {
+    let path = match given {
+        Some(p) => p.to_path_buf(),
+        None => std::env::current_exe().context("finding this executable")?,
+    };
+    let mut head = [0u8; 20];
+    std::fs::File::open(&path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .with_context(|| format!("reading the bee binary {}", path.display()))?;
+    // ELF magic, 64-bit class, machine 0x3E (x86-64).
+    if &head[..4] != b"\x7fELF" || head[4] != 2 || u16::from_le_bytes([head[18], head[19]]) != 0x3E {
+        anyhow::bail!(InputError(format!(
+            "the bee binary {} is not an x86_64 Linux executable; build one (cargo build --release --target x86_64-unknown-linux-gnu) and pass --bee-binary",
+            path.display()
+        )));
+    }
+    Ok(path)
+}

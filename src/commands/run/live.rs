@@ -1,0 +1,109 @@
+//! The live metrics view while the test runs.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::OutputMode;
+use crate::metrics::es::Es;
+use crate::metrics::live::{self, JtlLive};
+use crate::stack::phase::Phase;
+use crate::ui::Reporter;
+
+/// How often the cluster (or the JTLs) are asked.
+const POLL: Duration = Duration::from_secs(5);
+/// Plain logs get one metrics line this often.
+const PLAIN_EVERY: Duration = Duration::from_secs(10);
+
+/// Where live numbers come from.
+pub enum Source {
+    /// Aggregations on the search cluster.
+    Es {
+        /// The client.
+        es: Es,
+        /// The index.
+        index: String,
+        /// The run.
+        run_id: String,
+    },
+    /// The bees' JTLs on this machine.
+    Jtl(JtlLive),
+    /// Nowhere: said once, then quiet.
+    None,
+}
+
+impl Source {
+    async fn poll(&mut self, start_ms: i64) -> Result<live::Live, String> {
+        let now = chrono::Utc::now().timestamp_millis();
+        match self {
+            Source::Es { es, index, run_id } => live::from_es(es, index, run_id, start_ms, now).await.map_err(|e| e.to_string()),
+            Source::Jtl(j) => Ok(j.poll(now)),
+            Source::None => Err("no source".into()),
+        }
+    }
+}
+
+/// Shows live metrics from when the phase reaches testing until `stop`.
+pub async fn show(mut source: Source, ui: &Reporter, labels: bool, stop: &CancellationToken) {
+    let start_ms = chrono::Utc::now().timestamp_millis();
+    let mut phases = ui.phases();
+    loop {
+        if phases.borrow().is_some_and(|p| p >= Phase::Testing) {
+            break;
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            changed = phases.changed() => if changed.is_err() { return },
+        }
+    }
+    if matches!(source, Source::None) {
+        ui.info("no metrics endpoint configured (blueprint `metrics.es`): live metrics are off");
+        return;
+    }
+    let mut last_line: Option<Instant> = None;
+    let mut failing = false;
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(POLL) => {}
+        }
+        match source.poll(start_ms).await {
+            Ok(l) => {
+                failing = false;
+                let due = last_line.is_none_or(|t| t.elapsed() >= PLAIN_EVERY);
+                if ui.mode() == OutputMode::Plain && !due {
+                    continue;
+                }
+                last_line = Some(Instant::now());
+                ui.metrics(&l.line(), json!(l));
+                if labels && ui.mode() != OutputMode::Json {
+                    ui.block(&l.label_lines());
+                }
+            }
+            Err(e) if !failing => {
+                failing = true;
+                ui.warn(&format!("live metrics unavailable: {e}"));
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+/// The source a plan's metrics settings give.
+pub async fn source(es: Option<&crate::bee::EsTarget>, run_id: &str, fallback: Source, ui: &Reporter) -> Source {
+    match es {
+        Some(t) => match Es::connect(&t.url).await {
+            Ok(es) => Source::Es {
+                es,
+                index: t.index.clone(),
+                run_id: run_id.to_string(),
+            },
+            Err(e) => {
+                ui.warn(&format!("live metrics off: {e}"));
+                Source::None
+            }
+        },
+        None => fallback,
+    }
+}

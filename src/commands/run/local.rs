@@ -1,0 +1,263 @@
+//! Laptop mode (`target: local`): the same bee code as local processes,
+//! signalling a local coordinator; results under the report folder; live
+//! metrics from the cluster when one is configured, else from the JTLs.
+
+use std::path::{Path, PathBuf};
+use std::process::{ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use serde_json::json;
+use tokio::process::{Child, Command};
+use tokio_util::sync::CancellationToken;
+
+use super::judge::{self, RunVerdict};
+use super::{beeconf, collect, live};
+use crate::bee::{BeeConfig, Coordinator};
+use crate::blueprint::{Plan, Target};
+use crate::cli::RunArgs;
+use crate::exit::{self, InputError};
+use crate::interrupt::Interrupt;
+use crate::local::{coordinator, target};
+use crate::metrics::live::JtlLive;
+use crate::stack::phase::Phase;
+use crate::ui::Reporter;
+
+/// How long bees get to stop (and upload) after SIGTERM.
+const STOP_GRACE: Duration = Duration::from_secs(60);
+
+/// Runs the test with local bees.
+pub async fn run(args: &RunArgs, plan: &Plan, ui: &Reporter, interrupt: &Interrupt) -> anyhow::Result<ExitCode> {
+    let Target::Local { bees, serve } = plan.target else {
+        unreachable!("local::run is only called for local targets")
+    };
+    let testcase = plan.testcase.as_ref().ok_or_else(|| {
+        InputError(format!("{}:1: missing required field `testcase` (the JMeter test plan)", plan.source.display()))
+    })?;
+    let testcase = std::fs::canonicalize(testcase)
+        .map_err(|e| InputError(format!("{}: testcase {}: {e}", plan.source.display(), testcase.display())))?;
+    let jmeter = find_jmeter()?;
+    let report = args.report.clone().unwrap_or_else(|| PathBuf::from("."));
+    let results_dir = report.join("results");
+    // A previous run's files would be counted as this run's.
+    let _ = std::fs::remove_dir_all(&results_dir);
+    std::fs::create_dir_all(report.join("bees")).with_context(|| format!("creating {}", report.display()))?;
+    let report = std::fs::canonicalize(&report)?;
+    let mut properties: std::collections::BTreeMap<String, String> = plan.properties.iter().cloned().collect();
+    let _target = match serve {
+        Some(port) => {
+            let (addr, task) = target::start(port)
+                .await
+                .with_context(|| format!("starting the built-in target on port {port}"))?;
+            ui.info(&format!("built-in target listening on http://{addr}"));
+            properties.entry("target".into()).or_insert(format!("http://{addr}"));
+            Some(AbortOnDrop(task))
+        }
+        None => None,
+    };
+    let coord = coordinator::start(bees as usize).await.context("starting the local coordinator")?;
+    let mut children = Vec::new();
+    let mut jtls = Vec::new();
+    ui.info(&format!("run {}: {bees} local bee(s), results under {}", plan.run.id, report.display()));
+    ui.phase(Phase::Provisioning);
+    let exe = std::env::current_exe().context("finding this executable")?;
+    for i in 1..=bees {
+        let id = format!("bee-{i}");
+        let workdir = report.join("bees").join(&id);
+        let cfg = BeeConfig {
+            run_id: plan.run.id.clone(),
+            stack: plan.stack.clone(),
+            testcase: testcase.display().to_string(),
+            results: results_dir.display().to_string(),
+            properties: properties.clone(),
+            duration_s: properties.get("duration").and_then(|d| d.parse().ok()),
+            hard_timeout_s: plan.timeout.as_secs(),
+            ready_timeout_s: 120,
+            es: beeconf::es_target(plan),
+            coordinator: Coordinator::Local { url: coord.url.clone() },
+            ready_url: None,
+            done_url: None,
+            bee_id: Some(id.clone()),
+            jmeter: Some(jmeter.clone()),
+            workdir: Some(workdir.display().to_string()),
+            region: None,
+        };
+        let path = report.join("bees").join(format!("{id}.json"));
+        std::fs::write(&path, serde_json::to_vec_pretty(&cfg)?)?;
+        let log = std::fs::File::create(report.join("bees").join(format!("{id}.log")))?;
+        let child = Command::new(&exe)
+            .args(["--output", "plain", "bee", "--config"])
+            .arg(&path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log.try_clone()?))
+            .stderr(Stdio::from(log))
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting {id}"))?;
+        children.push(child);
+        jtls.push(workdir.join(format!("{id}.jtl")));
+    }
+    let fallback = live::Source::Jtl(JtlLive::new(jtls));
+    let source = live::source(beeconf::es_target(plan).as_ref(), &plan.run.id, fallback, ui).await;
+    let live_stop = CancellationToken::new();
+    let deadline = Instant::now() + plan.timeout;
+    let (outcome, ()) = tokio::join!(
+        async {
+            let o = follow(&coord, &mut children, ui, interrupt, deadline).await;
+            live_stop.cancel();
+            o
+        },
+        live::show(source, ui, args.labels, &live_stop)
+    );
+    let verdict = match outcome {
+        Ended::Interrupted => RunVerdict::new(interrupt.exit_code().unwrap_or(exit::SIGTERM), "interrupted", "interrupted: the bees were stopped".to_string()),
+        Ended::TimedOut => RunVerdict::new(exit::FAILED, "timed_out", format!("the run took longer than its timeout of {}s", plan.timeout.as_secs())),
+        Ended::Finished(failure) => {
+            let mut v = results(plan, args, ui, &results_dir).await;
+            if let Some(reason) = failure {
+                v.code = exit::FAILED;
+                v.status = "failed";
+                v.message = Some(reason);
+            }
+            v
+        }
+    };
+    if let Some(m) = &verdict.message {
+        ui.warn(m);
+    }
+    ui.finish(json!({
+        "run_id": plan.run.id,
+        "status": verdict.status,
+        "exit_code": verdict.code,
+        "message": verdict.message,
+        "gate": verdict.gate.as_ref().map(|g| g.verdict),
+        "total": verdict.summary.as_ref().and_then(|s| s.total.as_ref()).map(|t| {
+            json!({"count": t.count, "errors": t.errors, "mean": t.mean, "p50": t.p50, "p95": t.p95, "p99": t.p99})
+        }),
+    }));
+    Ok(ExitCode::from(verdict.code))
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The JMeter launcher: `$JMETER_HOME/bin/jmeter`, else `jmeter` on PATH.
+fn find_jmeter() -> anyhow::Result<String> {
+    if let Ok(home) = std::env::var("JMETER_HOME") {
+        let bin = Path::new(&home).join("bin/jmeter");
+        if bin.is_file() {
+            return Ok(bin.display().to_string());
+        }
+        anyhow::bail!(InputError(format!("JMETER_HOME={home} has no bin/jmeter")));
+    }
+    let on_path = std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("jmeter").is_file()));
+    if on_path {
+        return Ok("jmeter".into());
+    }
+    anyhow::bail!(InputError(
+        "JMeter not found: set JMETER_HOME (ci/jmeter.sh assembles JMeter 5.6.3) or put jmeter on PATH".into()
+    ))
+}
+
+enum Ended {
+    /// Every bee exited; the first FAILURE reason, if any.
+    Finished(Option<String>),
+    Interrupted,
+    TimedOut,
+}
+
+/// Shows phases from the bees' signals until every bee has exited.
+async fn follow(
+    coord: &coordinator::Coordinator,
+    children: &mut Vec<Child>,
+    ui: &Reporter,
+    interrupt: &Interrupt,
+    deadline: Instant,
+) -> Ended {
+    let mut signals = coord.signals.clone();
+    let mut phase = Phase::Provisioning;
+    let ended = loop {
+        let s = signals.borrow_and_update().clone();
+        let next = match (s.ready_status(), s.done_status()) {
+            (_, "CREATE_FAILED") | ("CREATE_FAILED", _) => Phase::Failed,
+            (_, "CREATE_COMPLETE") => Phase::Done,
+            ("CREATE_COMPLETE", _) => Phase::Testing,
+            _ => Phase::Provisioning,
+        };
+        if next != phase && phase != Phase::Failed {
+            if phase < Phase::Ready && next >= Phase::Testing {
+                ui.phase(Phase::Ready);
+            }
+            if next == Phase::Failed
+                && let Some(f) = s.failure()
+            {
+                ui.warn(&format!("{} signalled FAILURE: {}", f.unique_id, f.reason));
+            }
+            ui.phase(next);
+            phase = next;
+        }
+        let all_exited = children.iter_mut().all(|c| c.try_wait().ok().flatten().is_some());
+        if all_exited {
+            let failure = s.failure().map(|f| format!("{}: {}", f.unique_id, f.reason)).or_else(|| {
+                (s.done.len() < s.expected).then(|| format!("only {} of {} bees signalled Done (see bees/*.log)", s.done.len(), s.expected))
+            });
+            break Ended::Finished(failure);
+        }
+        tokio::select! {
+            _ = interrupt.token().cancelled() => break Ended::Interrupted,
+            _ = tokio::time::sleep_until(deadline.into()) => break Ended::TimedOut,
+            _ = signals.changed() => {}
+            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+        }
+    };
+    if !matches!(ended, Ended::Finished(_)) {
+        stop(children).await;
+    }
+    ended
+}
+
+/// SIGTERM to every bee (each stops JMeter, ships and uploads what it
+/// has), then SIGKILL after the grace period.
+async fn stop(children: &mut [Child]) {
+    for c in children.iter() {
+        if let Some(pid) = c.id() {
+            let _ = kill(Pid::from_raw(pid as i32), Signal::SIGTERM);
+        }
+    }
+    for c in children.iter_mut() {
+        if tokio::time::timeout(STOP_GRACE, c.wait()).await.is_err() {
+            let _ = c.kill().await;
+        }
+    }
+}
+
+async fn results(plan: &Plan, args: &RunArgs, ui: &Reporter, dir: &Path) -> RunVerdict {
+    let paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.to_string_lossy().ends_with(".jtl.gz"))
+                .collect()
+        })
+        .unwrap_or_default();
+    if paths.is_empty() {
+        return RunVerdict::new(exit::FAILED, "no_results", format!("no results: no bee left a JTL in {}", dir.display()));
+    }
+    let files = paths.len();
+    let summary = match collect::summarise(plan, paths).await {
+        Ok(s) => s,
+        Err(e) => return RunVerdict::new(exit::FAILED, "error", format!("{e:#}")),
+    };
+    match judge::conclude(plan, args, ui, summary, files, None).await {
+        Ok(v) => v,
+        Err(e) => RunVerdict::new(exit::FAILED, "error", format!("{e:#}")),
+    }
+}
