@@ -307,3 +307,113 @@ fn sigterm_during_creation_deletes_the_stack_and_exits_143() {
     );
     assert_eq!(stack_status(&url, &stack), None);
 }
+
+/// Handle URLs of a wait-condition stack.
+pub struct Handles {
+    pub ready: String,
+    pub done: String,
+}
+
+/// Creates a stack with the bee protocol's wait conditions (and nothing
+/// else) and returns its handle URLs.
+pub fn wait_condition_stack(url: &str, name: &str) -> Handles {
+    let template = serde_json::json!({
+        "Resources": {
+            "ReadyHandle": {"Type": "AWS::CloudFormation::WaitConditionHandle"},
+            "Ready": {"Type": "AWS::CloudFormation::WaitCondition", "Properties": {"Handle": {"Ref": "ReadyHandle"}, "Count": 1, "Timeout": "300"}},
+            "DoneHandle": {"Type": "AWS::CloudFormation::WaitConditionHandle"},
+            "Done": {"Type": "AWS::CloudFormation::WaitCondition", "DependsOn": "Ready", "Properties": {"Handle": {"Ref": "DoneHandle"}, "Count": 1, "Timeout": "600"}}
+        }
+    });
+    runtime().block_on(async {
+        let c = cfn::Client::new(&sdk(url).await);
+        c.create_stack()
+            .stack_name(name)
+            .template_body(template.to_string())
+            .send()
+            .await
+            .unwrap();
+        for _ in 0..120 {
+            let out = c.describe_stacks().stack_name(name).send().await.unwrap();
+            if out.stacks()[0].stack_status().map(|s| s.as_str()) == Some("CREATE_COMPLETE") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        let res = c
+            .describe_stack_resources()
+            .stack_name(name)
+            .send()
+            .await
+            .unwrap();
+        let phys = |id: &str| {
+            res.stack_resources()
+                .iter()
+                .find(|r| r.logical_resource_id() == Some(id))
+                .and_then(|r| r.physical_resource_id())
+                .unwrap()
+                .to_string()
+        };
+        Handles {
+            ready: phys("ReadyHandle"),
+            done: phys("DoneHandle"),
+        }
+    })
+}
+
+/// The signal object a PUT to a (LocalStack) handle URL left in S3.
+pub fn read_signal(url: &str, handle: &str) -> serde_json::Value {
+    let path = handle
+        .split("://")
+        .nth(1)
+        .unwrap()
+        .split_once('/')
+        .unwrap()
+        .1;
+    let path = path.split('?').next().unwrap();
+    let (bucket, key) = path.split_once('/').unwrap();
+    let key = percent_decode(key);
+    runtime().block_on(async {
+        let s3 = s3_client(&sdk(url).await);
+        let obj = s3
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+        let bytes = obj.body.collect().await.unwrap().into_bytes();
+        serde_json::from_slice(&bytes).unwrap()
+    })
+}
+
+/// Downloads `key` from the test bucket.
+pub fn download(url: &str, key: &str, to: &std::path::Path) {
+    runtime().block_on(async {
+        let s3 = s3_client(&sdk(url).await);
+        let obj = s3
+            .get_object()
+            .bucket(BUCKET)
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+        std::fs::write(to, obj.body.collect().await.unwrap().into_bytes()).unwrap();
+    });
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() + 0 && i + 2 <= b.len() - 1 {
+            out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
+}

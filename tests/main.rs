@@ -4,7 +4,9 @@
 mod support;
 
 mod analyze;
+mod bees;
 mod gate;
 mod lifecycle;
 mod lint;
 mod render;
+mod shipping;

@@ -150,3 +150,83 @@ pub fn jtl(seed: u64, n: usize, slower: &[&str], factor: f64) -> String {
     }
     out
 }
+
+/// OpenSearch's URL (from `ci/services.sh up`), or `None` when not up.
+pub fn opensearch() -> Option<String> {
+    service("STAMPEDE_ES_URL")
+}
+
+/// JMETER_HOME (from `ci/jmeter.sh`), or `None` when not assembled.
+pub fn jmeter_home() -> Option<String> {
+    service("JMETER_HOME")
+}
+
+/// A tiny HTTP target on a free port: answers 200 to everything, with
+/// keep-alive, until the process ends.
+pub fn http_target() -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().map_while(Result::ok) {
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut out = stream;
+                let mut line = String::new();
+                loop {
+                    line.clear();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    if line == "\r\n" {
+                        let _ = out.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+                    }
+                }
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// Counts documents of `run_id` (and `bee`, if given) in `index`.
+pub fn es_count(es: &str, index: &str, run_id: &str, bee: Option<&str>) -> u64 {
+    let mut filter = vec![serde_json::json!({"term": {"run_id": run_id}})];
+    if let Some(b) = bee {
+        filter.push(serde_json::json!({"term": {"bee": b}}));
+    }
+    let body = serde_json::json!({"query": {"bool": {"filter": filter}}});
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let c = reqwest::Client::new();
+            c.post(format!("{es}/{index}/_refresh"))
+                .send()
+                .await
+                .unwrap();
+            let v: serde_json::Value = c
+                .post(format!("{es}/{index}/_count"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            v["count"].as_u64().unwrap_or_else(|| panic!("{v}"))
+        })
+}
+
+/// Data rows in a JTL (plain or gzipped): lines after the header.
+pub fn jtl_rows(path: &Path) -> u64 {
+    let raw = std::fs::read(path).unwrap();
+    let text = if raw.starts_with(&[0x1f, 0x8b]) {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&raw[..]), &mut s).unwrap();
+        s
+    } else {
+        String::from_utf8(raw).unwrap()
+    };
+    text.lines().skip(1).filter(|l| !l.is_empty()).count() as u64
+}

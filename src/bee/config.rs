@@ -108,7 +108,11 @@ impl BeeConfig {
             self.region = Some(v);
         }
         // The stack's parameters are the truth for what each bee runs.
-        for (var, prop) in [("STAMPEDE_THREADS", "threads"), ("STAMPEDE_DURATION", "duration"), ("STAMPEDE_TARGET_URL", "target")] {
+        for (var, prop) in [
+            ("STAMPEDE_THREADS", "threads"),
+            ("STAMPEDE_DURATION", "duration"),
+            ("STAMPEDE_TARGET_URL", "target"),
+        ] {
             if let Some(v) = get(var) {
                 self.properties.insert(prop.to_string(), v);
             }

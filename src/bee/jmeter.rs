@@ -50,8 +50,12 @@ pub async fn run(
     }
     cmd.current_dir(workdir)
         .stdin(Stdio::null())
-        .stdout(Stdio::from(std::fs::File::create(workdir.join("jmeter.out"))?))
-        .stderr(Stdio::from(std::fs::File::create(workdir.join("jmeter.err"))?))
+        .stdout(Stdio::from(std::fs::File::create(
+            workdir.join("jmeter.out"),
+        )?))
+        .stderr(Stdio::from(std::fs::File::create(
+            workdir.join("jmeter.err"),
+        )?))
         .kill_on_drop(true);
     let mut child = cmd
         .spawn()

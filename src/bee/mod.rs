@@ -42,16 +42,30 @@ pub async fn load_config(uri: &str, region: Option<&str>) -> anyhow::Result<BeeC
         }
         None => std::fs::read(uri).with_context(|| format!("reading bee config {uri}"))?,
     };
-    serde_json::from_slice(&raw).map_err(|e| crate::exit::InputError(format!("{uri}: not a bee config: {e}")).into())
+    serde_json::from_slice(&raw)
+        .map_err(|e| crate::exit::InputError(format!("{uri}: not a bee config: {e}")).into())
 }
 
 /// Runs the bee protocol. `stop` is the first SIGTERM/SIGINT: JMeter is
 /// stopped, and what it wrote is still shipped, uploaded and signalled.
-pub async fn run(cfg: &BeeConfig, stop: &CancellationToken, log: &(dyn Fn(&str) + Sync)) -> anyhow::Result<Report> {
+pub async fn run(
+    cfg: &BeeConfig,
+    stop: &CancellationToken,
+    log: &(dyn Fn(&str) + Sync),
+) -> anyhow::Result<Report> {
     let id = cfg.id();
-    let workdir = PathBuf::from(cfg.workdir.clone().unwrap_or_else(|| format!("stampede-bee-{id}")));
+    let workdir = PathBuf::from(
+        cfg.workdir
+            .clone()
+            .unwrap_or_else(|| format!("stampede-bee-{id}")),
+    );
     std::fs::create_dir_all(&workdir).with_context(|| format!("creating {}", workdir.display()))?;
-    let clients = if matches!(cfg.coordinator, Coordinator::Cloudformation) || cfg.testcase.starts_with("s3://") || cfg.results.starts_with("s3://") {
+    // JMeter runs inside the workdir: every path it gets must be absolute.
+    let workdir = std::fs::canonicalize(&workdir)?;
+    let clients = if matches!(cfg.coordinator, Coordinator::Cloudformation)
+        || cfg.testcase.starts_with("s3://")
+        || cfg.results.starts_with("s3://")
+    {
         Some(aws::connect(cfg.region.as_deref(), None).await?)
     } else {
         None
@@ -108,7 +122,11 @@ pub async fn run(cfg: &BeeConfig, stop: &CancellationToken, log: &(dyn Fn(&str) 
 }
 
 fn signal_url(cfg: &BeeConfig, which: &str) -> anyhow::Result<String> {
-    let given = if which == "ready" { &cfg.ready_url } else { &cfg.done_url };
+    let given = if which == "ready" {
+        &cfg.ready_url
+    } else {
+        &cfg.done_url
+    };
     match (&cfg.coordinator, given) {
         (_, Some(u)) => Ok(u.clone()),
         (Coordinator::Local { url }, None) => Ok(format!("{}/{which}", url.trim_end_matches('/'))),
@@ -120,7 +138,11 @@ fn signal_url(cfg: &BeeConfig, which: &str) -> anyhow::Result<String> {
     }
 }
 
-async fn fetch_testcase(cfg: &BeeConfig, clients: Option<&Clients>, workdir: &Path) -> anyhow::Result<PathBuf> {
+async fn fetch_testcase(
+    cfg: &BeeConfig,
+    clients: Option<&Clients>,
+    workdir: &Path,
+) -> anyhow::Result<PathBuf> {
     match aws::s3::parse_uri(&cfg.testcase) {
         Some((bucket, key)) => {
             let name = key.rsplit('/').next().unwrap_or("testcase.jmx");
@@ -139,7 +161,11 @@ async fn fetch_testcase(cfg: &BeeConfig, clients: Option<&Clients>, workdir: &Pa
 
 /// Polls until every bee is ready: the `Ready` wait condition completes
 /// (AWS) or the local coordinator says so.
-async fn wait_ready(cfg: &BeeConfig, clients: Option<&Clients>, stop: &CancellationToken) -> anyhow::Result<()> {
+async fn wait_ready(
+    cfg: &BeeConfig,
+    clients: Option<&Clients>,
+    stop: &CancellationToken,
+) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(cfg.ready_timeout_s);
     let http = reqwest::Client::new();
     loop {
@@ -151,9 +177,17 @@ async fn wait_ready(cfg: &BeeConfig, clients: Option<&Clients>, stop: &Cancellat
                 .await?
                 .unwrap_or_default(),
             Coordinator::Local { url } => {
-                let resp = http.get(format!("{}/ready", url.trim_end_matches('/'))).send().await;
+                let resp = http
+                    .get(format!("{}/ready", url.trim_end_matches('/')))
+                    .send()
+                    .await;
                 match resp {
-                    Ok(r) => r.json::<serde_json::Value>().await.ok().and_then(|v| v["status"].as_str().map(String::from)).unwrap_or_default(),
+                    Ok(r) => r
+                        .json::<serde_json::Value>()
+                        .await
+                        .ok()
+                        .and_then(|v| v["status"].as_str().map(String::from))
+                        .unwrap_or_default(),
                     Err(_) => String::new(),
                 }
             }
@@ -163,8 +197,16 @@ async fn wait_ready(cfg: &BeeConfig, clients: Option<&Clients>, stop: &Cancellat
             s if s.ends_with("FAILED") => anyhow::bail!("the Ready wait condition is {s}"),
             _ => {}
         }
-        anyhow::ensure!(Instant::now() < deadline, "not every bee was ready within {}s", cfg.ready_timeout_s);
-        let pause = if matches!(cfg.coordinator, Coordinator::Local { .. }) { 200 } else { 5000 };
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "not every bee was ready within {}s",
+            cfg.ready_timeout_s
+        );
+        let pause = if matches!(cfg.coordinator, Coordinator::Local { .. }) {
+            200
+        } else {
+            5000
+        };
         tokio::select! {
             _ = stop.cancelled() => anyhow::bail!("interrupted while waiting for the other bees"),
             _ = tokio::time::sleep(Duration::from_millis(pause)) => {}
@@ -202,12 +244,19 @@ async fn start_shipping(
     let jtl = jtl.to_path_buf();
     Some(tokio::spawn(async move {
         let quiet = |m: &str| tracing::warn!("{m}");
-        ship::ship(&es, &ship_cfg, &jtl, Some(done), &quiet).await.map_err(|e| e.to_string())
+        ship::ship(&es, &ship_cfg, &jtl, Some(done), &quiet)
+            .await
+            .map_err(|e| e.to_string())
     }))
 }
 
 /// Gzips the JTL and puts it beside the other bees' results.
-async fn upload(cfg: &BeeConfig, clients: Option<&Clients>, id: &str, jtl: &Path) -> anyhow::Result<String> {
+async fn upload(
+    cfg: &BeeConfig,
+    clients: Option<&Clients>,
+    id: &str,
+    jtl: &Path,
+) -> anyhow::Result<String> {
     let gz = jtl.with_extension("jtl.gz");
     let (src, dst) = (jtl.to_path_buf(), gz.clone());
     tokio::task::spawn_blocking(move || gzip(&src, &dst)).await??;
@@ -215,14 +264,19 @@ async fn upload(cfg: &BeeConfig, clients: Option<&Clients>, id: &str, jtl: &Path
     match aws::s3::parse_uri(&cfg.results) {
         Some((bucket, prefix)) => {
             let key = format!("{}/{name}", prefix.trim_end_matches('/'));
-            clients.context("no AWS clients")?.s3.put_file(bucket, &key, &gz).await?;
+            clients
+                .context("no AWS clients")?
+                .s3
+                .put_file(bucket, &key, &gz)
+                .await?;
             Ok(aws::s3::uri(bucket, &key))
         }
         None => {
             let dir = PathBuf::from(&cfg.results);
             std::fs::create_dir_all(&dir)?;
             let to = dir.join(name);
-            std::fs::copy(&gz, &to).with_context(|| format!("copying the JTL to {}", to.display()))?;
+            std::fs::copy(&gz, &to)
+                .with_context(|| format!("copying the JTL to {}", to.display()))?;
             Ok(to.display().to_string())
         }
     }
@@ -238,19 +292,26 @@ fn gzip(src: &Path, dst: &Path) -> anyhow::Result<()> {
         }
         Err(e) => return Err(e.into()),
     };
-    let mut out = flate2::write::GzEncoder::new(std::fs::File::create(dst)?, flate2::Compression::default());
+    let mut out =
+        flate2::write::GzEncoder::new(std::fs::File::create(dst)?, flate2::Compression::default());
     std::io::copy(&mut input, &mut out)?;
     out.finish()?.flush()?;
     Ok(())
 }
 
 /// Why Done should be FAILURE, if it should.
-fn failure(ended: &Ended, shipped: Option<Result<&Shipped, &String>>, jtl: &Path) -> Option<String> {
+fn failure(
+    ended: &Ended,
+    shipped: Option<Result<&Shipped, &String>>,
+    jtl: &Path,
+) -> Option<String> {
     let mut reasons = Vec::new();
     match ended {
         Ended::Exited(0) => {}
         Ended::Exited(c) => reasons.push(format!("JMeter exited with {c} (see jmeter.log)")),
-        Ended::TimedOut => reasons.push("JMeter ran past its hard timeout and was stopped".to_string()),
+        Ended::TimedOut => {
+            reasons.push("JMeter ran past its hard timeout and was stopped".to_string())
+        }
         Ended::Interrupted => reasons.push("interrupted".to_string()),
     }
     if std::fs::metadata(jtl).map_or(true, |m| m.len() == 0) {

@@ -28,7 +28,13 @@ pub fn body(status: Status, reason: &str, unique_id: &str, data: &str) -> String
 
 /// PUTs a signal, retrying network trouble a few times. The URL is a
 /// credential: errors never include it.
-pub async fn send(url: &str, status: Status, reason: &str, unique_id: &str, data: &str) -> anyhow::Result<()> {
+pub async fn send(
+    url: &str,
+    status: Status,
+    reason: &str,
+    unique_id: &str,
+    data: &str,
+) -> anyhow::Result<()> {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(20))
         .build()?;

@@ -56,9 +56,16 @@ pub async fn run(global: &GlobalArgs, args: ShipArgs) -> anyhow::Result<ExitCode
         stats.lost,
         stats.malformed
     ));
-    ui.finish(serde_json::json!({"rows": stats.rows, "lost": stats.lost, "malformed": stats.malformed}));
+    ui.finish(
+        serde_json::json!({"rows": stats.rows, "lost": stats.lost, "malformed": stats.malformed}),
+    );
     if stats.lost > 0 {
-        anyhow::bail!(exit::TestFailed(format!("{} rows could not be shipped", stats.lost)));
+        anyhow::bail!(exit::TestFailed(format!(
+            "{} rows could not be shipped",
+            stats.lost
+        )));
     }
-    Ok(ExitCode::from(interrupt.exit_code().unwrap_or(exit::PASSED)))
+    Ok(ExitCode::from(
+        interrupt.exit_code().unwrap_or(exit::PASSED),
+    ))
 }

@@ -112,19 +112,29 @@ fn handle(tx: &Mutex<watch::Sender<Signals>>, req: Request) -> Response {
     match (req.method.as_str(), req.path.as_str()) {
         ("GET", "/ready") => {
             let status = tx.borrow().ready_status();
-            (200, "application/json", json!({ "status": status }).to_string().into_bytes())
+            (
+                200,
+                "application/json",
+                json!({ "status": status }).to_string().into_bytes(),
+            )
         }
-        ("PUT", which @ ("/ready" | "/done")) => match serde_json::from_slice::<Signal>(&req.body) {
-            Ok(sig) => {
-                tx.send_modify(|s| {
-                    let map = if which == "/ready" { &mut s.ready } else { &mut s.done };
-                    // Like CloudFormation: the first signal of a UniqueId counts.
-                    map.entry(sig.unique_id.clone()).or_insert(sig);
-                });
-                (200, "text/plain", Vec::new())
+        ("PUT", which @ ("/ready" | "/done")) => {
+            match serde_json::from_slice::<Signal>(&req.body) {
+                Ok(sig) => {
+                    tx.send_modify(|s| {
+                        let map = if which == "/ready" {
+                            &mut s.ready
+                        } else {
+                            &mut s.done
+                        };
+                        // Like CloudFormation: the first signal of a UniqueId counts.
+                        map.entry(sig.unique_id.clone()).or_insert(sig);
+                    });
+                    (200, "text/plain", Vec::new())
+                }
+                Err(e) => (400, "text/plain", format!("not a signal: {e}").into_bytes()),
             }
-            Err(e) => (400, "text/plain", format!("not a signal: {e}").into_bytes()),
-        },
+        }
         _ => (404, "text/plain", Vec::new()),
     }
 }
@@ -138,14 +148,36 @@ mod tests {
     async fn ready_completes_when_every_bee_signalled() {
         let c = start(2).await.unwrap();
         let ready = format!("{}/ready", c.url);
-        let get = || async { reqwest::get(&ready).await.unwrap().json::<serde_json::Value>().await.unwrap()["status"].clone() };
+        let get = || async {
+            reqwest::get(&ready)
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()["status"]
+                .clone()
+        };
         assert_eq!(get().await, "CREATE_IN_PROGRESS");
-        signal::send(&ready, Status::Success, "ready", "bee-1", "").await.unwrap();
-        signal::send(&ready, Status::Success, "ready", "bee-1", "").await.unwrap();
+        signal::send(&ready, Status::Success, "ready", "bee-1", "")
+            .await
+            .unwrap();
+        signal::send(&ready, Status::Success, "ready", "bee-1", "")
+            .await
+            .unwrap();
         assert_eq!(get().await, "CREATE_IN_PROGRESS");
-        signal::send(&ready, Status::Success, "ready", "bee-2", "").await.unwrap();
+        signal::send(&ready, Status::Success, "ready", "bee-2", "")
+            .await
+            .unwrap();
         assert_eq!(get().await, "CREATE_COMPLETE");
-        signal::send(&format!("{}/done", c.url), Status::Failure, "jmeter exited 1", "bee-2", "").await.unwrap();
+        signal::send(
+            &format!("{}/done", c.url),
+            Status::Failure,
+            "jmeter exited 1",
+            "bee-2",
+            "",
+        )
+        .await
+        .unwrap();
         let s = c.signals.borrow().clone();
         assert_eq!(s.done_status(), "CREATE_FAILED");
         assert_eq!(s.failure().unwrap().reason, "jmeter exited 1");

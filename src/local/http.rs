@@ -28,7 +28,10 @@ const MAX_BODY: usize = 1 << 20;
 
 /// Serves `handler` on 127.0.0.1:`port` (0: any free port) until the
 /// returned task is aborted.
-pub async fn serve<F, Fut>(port: u16, handler: F) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)>
+pub async fn serve<F, Fut>(
+    port: u16,
+    handler: F,
+) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)>
 where
     F: Fn(Request) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Response> + Send,

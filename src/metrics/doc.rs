@@ -98,7 +98,10 @@ impl DocWriter {
         let id_open = id.strip_suffix('"').unwrap_or(&id);
         DocWriter {
             fields,
-            action_prefix: format!("{{\"index\":{{\"_index\":{},\"_id\":{id_open}", json!(index)),
+            action_prefix: format!(
+                "{{\"index\":{{\"_index\":{},\"_id\":{id_open}",
+                json!(index)
+            ),
             tail: format!(",\"bee\":{},\"run_id\":{}}}\n", json!(bee), json!(run_id)),
         }
     }
@@ -110,7 +113,9 @@ impl DocWriter {
         let _ = write!(out, "{}{}\"}}}}\n{{", self.action_prefix, row.offset);
         let mut first = true;
         for &(i, field, kind) in &self.fields {
-            let Some(raw) = row.record.get(i) else { continue };
+            let Some(raw) = row.record.get(i) else {
+                continue;
+            };
             if raw.is_empty() && kind != Kind::Text {
                 continue;
             }
@@ -178,8 +183,23 @@ mod tests {
         let w = DocWriter::new(&header, "idx", "i-1", "r1");
         let mut record = csv::ByteRecord::new();
         for f in [
-            "1700000000123", "15", "a \"quoted\", label", "200", "OK", "T 1-1", "text", "true", "", "512", "100", "2", "2",
-            "http://x/", "10", "0", "3",
+            "1700000000123",
+            "15",
+            "a \"quoted\", label",
+            "200",
+            "OK",
+            "T 1-1",
+            "text",
+            "true",
+            "",
+            "512",
+            "100",
+            "2",
+            "2",
+            "http://x/",
+            "10",
+            "0",
+            "3",
         ] {
             record.push_field(f.as_bytes());
         }

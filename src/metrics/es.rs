@@ -66,7 +66,8 @@ impl Es {
     /// A client for `url`; user:password in the URL means basic auth, an
     /// AWS domain means SigV4 with the standard credential chain.
     pub async fn connect(url: &str) -> Result<Self, EsError> {
-        let mut base = Url::parse(url).map_err(|e| EsError::Rejected(format!("metrics URL {url:?}: {e}")))?;
+        let mut base =
+            Url::parse(url).map_err(|e| EsError::Rejected(format!("metrics URL {url:?}: {e}")))?;
         let auth = if !base.username().is_empty() {
             let user = percent(base.username());
             let pass = base.password().map(percent);
@@ -75,9 +76,9 @@ impl Es {
             Auth::Basic(user, pass)
         } else if let Some((service, region)) = base.host_str().and_then(aws_service) {
             let conf = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-            let credentials = conf
-                .credentials_provider()
-                .ok_or_else(|| EsError::Rejected("no AWS credentials to sign OpenSearch requests".into()))?;
+            let credentials = conf.credentials_provider().ok_or_else(|| {
+                EsError::Rejected("no AWS credentials to sign OpenSearch requests".into())
+            })?;
             Auth::SigV4 {
                 region,
                 service,
@@ -104,7 +105,13 @@ impl Es {
         &self.shown
     }
 
-    async fn send(&self, method: Method, path: &str, body: Vec<u8>, content_type: &str) -> Result<(StatusCode, Vec<u8>), EsError> {
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(StatusCode, Vec<u8>), EsError> {
         let url = self
             .base
             .join(path)
@@ -121,54 +128,81 @@ impl Es {
                 service,
                 credentials,
             } => {
-                for (k, v) in sign(credentials, region, service, &method, &url, &body, content_type).await? {
+                for (k, v) in sign(
+                    credentials,
+                    region,
+                    service,
+                    &method,
+                    &url,
+                    &body,
+                    content_type,
+                )
+                .await?
+                {
                     req = req.header(k, v);
                 }
             }
         }
-        let what = format!("{method} {}{path}", self.shown);
-        let resp = req.body(body).send().await.map_err(|e| {
-            EsError::Unavailable(format!("{what}: {}", e.without_url()))
-        })?;
-        let status = resp.status();
-        let bytes = resp
-            .bytes()
+        let what = format!("{method} {}/{path}", self.shown);
+        let resp = req
+            .body(body)
+            .send()
             .await
-            .map_err(|e| EsError::Unavailable(format!("{what}: reading the answer: {}", e.without_url())))?;
+            .map_err(|e| EsError::Unavailable(format!("{what}: {}", e.without_url())))?;
+        let status = resp.status();
+        let bytes = resp.bytes().await.map_err(|e| {
+            EsError::Unavailable(format!("{what}: reading the answer: {}", e.without_url()))
+        })?;
         if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
             return Err(EsError::Unavailable(format!("{what}: {status}")));
         }
         if !status.is_success() {
             let text = String::from_utf8_lossy(&bytes);
-            return Err(EsError::Rejected(format!("{what}: {status}: {}", text.chars().take(300).collect::<String>())));
+            return Err(EsError::Rejected(format!(
+                "{what}: {status}: {}",
+                text.chars().take(300).collect::<String>()
+            )));
         }
         Ok((status, bytes.to_vec()))
     }
 
     /// Sends an NDJSON `_bulk` body (which must end with a newline).
     pub async fn bulk(&self, body: Vec<u8>) -> Result<Value, EsError> {
-        let (_, bytes) = self.send(Method::POST, "_bulk", body, "application/x-ndjson").await?;
-        serde_json::from_slice(&bytes).map_err(|e| EsError::Unavailable(format!("_bulk answer is not JSON: {e}")))
+        let (_, bytes) = self
+            .send(Method::POST, "_bulk", body, "application/x-ndjson")
+            .await?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| EsError::Unavailable(format!("_bulk answer is not JSON: {e}")))
     }
 
     /// Runs a search (aggregations) on `index`.
     pub async fn search(&self, index: &str, query: &Value) -> Result<Value, EsError> {
         let body = serde_json::to_vec(query).unwrap_or_default();
         let (_, bytes) = self
-            .send(Method::POST, &format!("{index}/_search"), body, "application/json")
+            .send(
+                Method::POST,
+                &format!("{index}/_search"),
+                body,
+                "application/json",
+            )
             .await?;
-        serde_json::from_slice(&bytes).map_err(|e| EsError::Unavailable(format!("_search answer is not JSON: {e}")))
+        serde_json::from_slice(&bytes)
+            .map_err(|e| EsError::Unavailable(format!("_search answer is not JSON: {e}")))
     }
 
     /// PUTs a JSON document at `path`.
     pub async fn put(&self, path: &str, doc: &Value) -> Result<(), EsError> {
         let body = serde_json::to_vec(doc).unwrap_or_default();
-        self.send(Method::PUT, path, body, "application/json").await.map(|_| ())
+        self.send(Method::PUT, path, body, "application/json")
+            .await
+            .map(|_| ())
     }
 
     /// POSTs to `path` (such as `index/_refresh`).
     pub async fn post(&self, path: &str) -> Result<Value, EsError> {
-        let (_, bytes) = self.send(Method::POST, path, Vec::new(), "application/json").await?;
+        let (_, bytes) = self
+            .send(Method::POST, path, Vec::new(), "application/json")
+            .await?;
         Ok(serde_json::from_slice(&bytes).unwrap_or(Value::Null))
     }
 }
@@ -188,7 +222,9 @@ async fn sign(
     body: &[u8],
     content_type: &str,
 ) -> Result<Vec<(String, String)>, EsError> {
-    use aws_sigv4::http_request::{PayloadChecksumKind, SignableBody, SignableRequest, SigningSettings, sign};
+    use aws_sigv4::http_request::{
+        PayloadChecksumKind, SignableBody, SignableRequest, SigningSettings, sign,
+    };
     let creds = credentials
         .provide_credentials()
         .await
@@ -209,8 +245,13 @@ async fn sign(
         .map_err(|e| EsError::Rejected(format!("signing: {e}")))?
         .into();
     let headers = [("content-type", content_type)];
-    let signable = SignableRequest::new(method.as_str(), url.as_str(), headers.into_iter(), SignableBody::Bytes(body))
-        .map_err(|e| EsError::Rejected(format!("signing: {e}")))?;
+    let signable = SignableRequest::new(
+        method.as_str(),
+        url.as_str(),
+        headers.into_iter(),
+        SignableBody::Bytes(body),
+    )
+    .map_err(|e| EsError::Rejected(format!("signing: {e}")))?;
     let (instructions, _) = sign(signable, &params)
         .map_err(|e| EsError::Rejected(format!("signing: {e}")))?
         .into_parts();
@@ -227,8 +268,14 @@ mod tests {
 
     #[test]
     fn recognises_aws_domains() {
-        assert_eq!(aws_service("search-x-abc.eu-west-1.es.amazonaws.com"), Some(("es", "eu-west-1".into())));
-        assert_eq!(aws_service("abc.us-east-1.aoss.amazonaws.com"), Some(("aoss", "us-east-1".into())));
+        assert_eq!(
+            aws_service("search-x-abc.eu-west-1.es.amazonaws.com"),
+            Some(("es", "eu-west-1".into()))
+        );
+        assert_eq!(
+            aws_service("abc.us-east-1.aoss.amazonaws.com"),
+            Some(("aoss", "us-east-1".into()))
+        );
         assert_eq!(aws_service("localhost"), None);
     }
 }

@@ -131,13 +131,19 @@ pub fn query(run_id: &str, start_ms: i64, now_ms: i64) -> Value {
 /// Reads an aggregation answer.
 pub fn from_answer(v: &Value) -> Live {
     let samples = v["hits"]["total"]["value"].as_u64().unwrap_or(0);
-    let errors = v["aggregations"]["errors"]["doc_count"].as_u64().unwrap_or(0);
+    let errors = v["aggregations"]["errors"]["doc_count"]
+        .as_u64()
+        .unwrap_or(0);
     let a = &v["aggregations"];
     Live {
         samples,
         errors,
         rate_now: a["window"]["doc_count"].as_f64().unwrap_or(0.0) * 1000.0 / WINDOW_MS as f64,
-        error_pct: if samples == 0 { 0.0 } else { errors as f64 * 100.0 / samples as f64 },
+        error_pct: if samples == 0 {
+            0.0
+        } else {
+            errors as f64 * 100.0 / samples as f64
+        },
         overall: percentiles(&a["overall"]),
         window: percentiles(&a["window"]["p"]),
         bees: a["bees"]["value"].as_u64().unwrap_or(0),
@@ -158,9 +164,19 @@ pub fn from_answer(v: &Value) -> Live {
 }
 
 /// Asks the cluster for a snapshot.
-pub async fn from_es(es: &Es, index: &str, run_id: &str, start_ms: i64, now_ms: i64) -> Result<Live, EsError> {
-    let answer = es.search(index, &query(run_id, start_ms, now_ms)).await?;
-    Ok(from_answer(&answer))
+pub async fn from_es(
+    es: &Es,
+    index: &str,
+    run_id: &str,
+    start_ms: i64,
+    now_ms: i64,
+) -> Result<Live, EsError> {
+    match es.search(index, &query(run_id, start_ms, now_ms)).await {
+        Ok(answer) => Ok(from_answer(&answer)),
+        // The first bee's first batch creates the index.
+        Err(EsError::Rejected(m)) if m.contains("index_not_found_exception") => Ok(Live::default()),
+        Err(e) => Err(e),
+    }
 }
 
 /// Live metrics straight from the bees' JTLs (laptop mode without a
@@ -191,7 +207,9 @@ impl JtlLive {
             }
             let Some(t) = tail else { continue };
             let Ok(rows) = t.poll(false) else { continue };
-            let Some(cols) = t.header().map(|h| h.cols.clone()) else { continue };
+            let Some(cols) = t.header().map(|h| h.cols.clone()) else {
+                continue;
+            };
             for row in rows {
                 if let Some(s) = parse_row(&row.record, &cols) {
                     self.all.record(&s);
@@ -199,8 +217,16 @@ impl JtlLive {
                 }
             }
         }
-        self.bees = self.files.iter().filter(|(_, t)| t.as_ref().is_some_and(|t| t.offset() > 0)).count();
-        while self.recent.front().is_some_and(|(ts, _)| *ts < now_ms - WINDOW_MS) {
+        self.bees = self
+            .files
+            .iter()
+            .filter(|(_, t)| t.as_ref().is_some_and(|t| t.offset() > 0))
+            .count();
+        while self
+            .recent
+            .front()
+            .is_some_and(|(ts, _)| *ts < now_ms - WINDOW_MS)
+        {
             self.recent.pop_front();
         }
         self.snapshot()
@@ -233,9 +259,21 @@ impl JtlLive {
             samples: total.count,
             errors: total.errors,
             rate_now: self.recent.len() as f64 * 1000.0 / WINDOW_MS as f64,
-            error_pct: if total.count == 0 { 0.0 } else { total.errors as f64 * 100.0 / total.count as f64 },
-            overall: if total.count == 0 { Percentiles::default() } else { pct(&total.hist) },
-            window: if self.recent.is_empty() { Percentiles::default() } else { pct(&window) },
+            error_pct: if total.count == 0 {
+                0.0
+            } else {
+                total.errors as f64 * 100.0 / total.count as f64
+            },
+            overall: if total.count == 0 {
+                Percentiles::default()
+            } else {
+                pct(&total.hist)
+            },
+            window: if self.recent.is_empty() {
+                Percentiles::default()
+            } else {
+                pct(&window)
+            },
             bees: self.bees as u64,
             labels,
         }
@@ -271,7 +309,11 @@ mod tests {
     fn jtl_live_counts_what_the_files_hold() {
         let dir = tempfile::tempdir().unwrap();
         let a = dir.path().join("a.jtl");
-        std::fs::write(&a, "timeStamp,elapsed,label,success\n1000,10,x,true\n2000,20,x,false\n").unwrap();
+        std::fs::write(
+            &a,
+            "timeStamp,elapsed,label,success\n1000,10,x,true\n2000,20,x,false\n",
+        )
+        .unwrap();
         let mut live = JtlLive::new(vec![a, dir.path().join("missing.jtl")]);
         let s = live.poll(5000);
         assert_eq!((s.samples, s.errors, s.bees), (2, 1, 1));

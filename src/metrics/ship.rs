@@ -56,8 +56,11 @@ pub struct Shipped {
 
 /// Puts the index template for `index` (idempotent).
 pub async fn prepare(es: &Es, index: &str) -> Result<(), EsError> {
-    es.put(&format!("_index_template/stampede-{index}"), &index_template(index))
-        .await
+    es.put(
+        &format!("_index_template/stampede-{index}"),
+        &index_template(index),
+    )
+    .await
 }
 
 struct Item {
@@ -113,14 +116,25 @@ pub async fn ship(
     }
 }
 
-async fn wait_open(path: &Path, mut done: Option<&mut watch::Receiver<bool>>) -> Result<Tail, EsError> {
+async fn wait_open(
+    path: &Path,
+    mut done: Option<&mut watch::Receiver<bool>>,
+) -> Result<Tail, EsError> {
     loop {
         match Tail::open(path, 0) {
             Ok(t) => return Ok(t),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && done.as_ref().is_some_and(|d| !*d.borrow()) => {
+            Err(e)
+                if e.kind() == std::io::ErrorKind::NotFound
+                    && done.as_ref().is_some_and(|d| !*d.borrow()) =>
+            {
                 wait(done.as_deref_mut()).await;
             }
-            Err(e) => return Err(EsError::Rejected(format!("opening {}: {e}", path.display()))),
+            Err(e) => {
+                return Err(EsError::Rejected(format!(
+                    "opening {}: {e}",
+                    path.display()
+                )));
+            }
         }
     }
 }
@@ -153,7 +167,10 @@ async fn flush(
         match es.bulk(body).await {
             Ok(resp) => {
                 if down_since.take().is_some() {
-                    log(&format!("{} is back; resuming from the file offset", es.shown()));
+                    log(&format!(
+                        "{} is back; resuming from the file offset",
+                        es.shown()
+                    ));
                 }
                 backoff = Duration::from_millis(200);
                 let retry = settle(&resp, batch, stats);
@@ -172,7 +189,11 @@ async fn flush(
                     batch.clear();
                     return;
                 }
-                log(&format!("{e}; retrying {} rows in {:.1}s", batch.len(), backoff.as_secs_f64()));
+                log(&format!(
+                    "{e}; retrying {} rows in {:.1}s",
+                    batch.len(),
+                    backoff.as_secs_f64()
+                ));
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(cfg.max_backoff);
             }

@@ -11,8 +11,23 @@ use crate::results::split::last_boundary;
 
 /// JMeter 5.x's default columns, for files without a header.
 pub const DEFAULT_NAMES: [&str; 17] = [
-    "timeStamp", "elapsed", "label", "responseCode", "responseMessage", "threadName", "dataType", "success",
-    "failureMessage", "bytes", "sentBytes", "grpThreads", "allThreads", "URL", "Latency", "IdleTime", "Connect",
+    "timeStamp",
+    "elapsed",
+    "label",
+    "responseCode",
+    "responseMessage",
+    "threadName",
+    "dataType",
+    "success",
+    "failureMessage",
+    "bytes",
+    "sentBytes",
+    "grpThreads",
+    "allThreads",
+    "URL",
+    "Latency",
+    "IdleTime",
+    "Connect",
 ];
 
 /// The file's columns.
@@ -70,7 +85,8 @@ impl Tail {
     /// New complete rows. With `finished`, the writer is done and a last
     /// line without its newline counts too.
     pub fn poll(&mut self, finished: bool) -> io::Result<Vec<Row>> {
-        self.file.seek(SeekFrom::Start(self.base + self.buf.len() as u64))?;
+        self.file
+            .seek(SeekFrom::Start(self.base + self.buf.len() as u64))?;
         self.file.read_to_end(&mut self.buf)?;
         let end = match last_boundary(&self.buf) {
             Some(i) => i + 1,
@@ -113,12 +129,18 @@ fn read_header(path: &Path, record: &csv::ByteRecord, offset: u64) -> io::Result
     match Columns::from_header(record.iter()) {
         Some(Ok(cols)) if offset == 0 => Ok((
             Header {
-                names: record.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect(),
+                names: record
+                    .iter()
+                    .map(|f| String::from_utf8_lossy(f).into_owned())
+                    .collect(),
                 cols,
             },
             true,
         )),
-        Some(Err(m)) => Err(io::Error::new(io::ErrorKind::InvalidData, format!("{}:1: {m}", path.display()))),
+        Some(Err(m)) => Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{}:1: {m}", path.display()),
+        )),
         _ => Ok((
             Header {
                 names: DEFAULT_NAMES.iter().map(|s| s.to_string()).collect(),
@@ -140,7 +162,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a.jtl");
         let mut f = File::create(&path).unwrap();
-        write!(f, "timeStamp,elapsed,label,success\n1,5,\"a, b\",true\n2,6,c,tr").unwrap();
+        write!(
+            f,
+            "timeStamp,elapsed,label,success\n1,5,\"a, b\",true\n2,6,c,tr"
+        )
+        .unwrap();
         let mut t = Tail::open(&path, 0).unwrap();
         let rows = t.poll(false).unwrap();
         assert_eq!(rows.len(), 1);
@@ -159,7 +185,11 @@ mod tests {
     fn resumes_after_the_shipped_offset() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a.jtl");
-        std::fs::write(&path, "timeStamp,elapsed,label,success\n1,5,a,true\n2,6,b,true\n").unwrap();
+        std::fs::write(
+            &path,
+            "timeStamp,elapsed,label,success\n1,5,a,true\n2,6,b,true\n",
+        )
+        .unwrap();
         let mut t = Tail::open(&path, 44).unwrap();
         let rows = t.poll(true).unwrap();
         assert_eq!(rows.len(), 1);

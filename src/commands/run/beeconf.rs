@@ -54,7 +54,8 @@ pub fn binary(given: Option<&Path>) -> anyhow::Result<PathBuf> {
         .and_then(|mut f| f.read_exact(&mut head))
         .with_context(|| format!("reading the bee binary {}", path.display()))?;
     // ELF magic, 64-bit class, machine 0x3E (x86-64).
-    if &head[..4] != b"\x7fELF" || head[4] != 2 || u16::from_le_bytes([head[18], head[19]]) != 0x3E {
+    if &head[..4] != b"\x7fELF" || head[4] != 2 || u16::from_le_bytes([head[18], head[19]]) != 0x3E
+    {
         anyhow::bail!(InputError(format!(
             "the bee binary {} is not an x86_64 Linux executable; build one (cargo build --release --target x86_64-unknown-linux-gnu) and pass --bee-binary",
             path.display()

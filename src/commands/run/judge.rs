@@ -71,7 +71,15 @@ async fn results_inner(
         ));
     };
     let store = Store::new(&clients.s3, &plan.run.bucket, &plan.build.job);
-    conclude(plan, args, ui, collected.summary, collected.files, Some(&store)).await
+    conclude(
+        plan,
+        args,
+        ui,
+        collected.summary,
+        collected.files,
+        Some(&store),
+    )
+    .await
 }
 
 /// Shows, writes, stores and gates a run's summary. Without a store
@@ -167,7 +175,10 @@ async fn gate_run(
                 ))
             })?;
             let store = store.ok_or_else(|| {
-                exit::InputError(format!("{}: an s3:// baseline needs an AWS run", path.display()))
+                exit::InputError(format!(
+                    "{}: an s3:// baseline needs an AWS run",
+                    path.display()
+                ))
             })?;
             Some(Store::new(store.s3(), bucket, "").get_key(key).await?)
         }

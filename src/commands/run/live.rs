@@ -37,7 +37,9 @@ impl Source {
     async fn poll(&mut self, start_ms: i64) -> Result<live::Live, String> {
         let now = chrono::Utc::now().timestamp_millis();
         match self {
-            Source::Es { es, index, run_id } => live::from_es(es, index, run_id, start_ms, now).await.map_err(|e| e.to_string()),
+            Source::Es { es, index, run_id } => live::from_es(es, index, run_id, start_ms, now)
+                .await
+                .map_err(|e| e.to_string()),
             Source::Jtl(j) => Ok(j.poll(now)),
             Source::None => Err("no source".into()),
         }
@@ -91,7 +93,12 @@ pub async fn show(mut source: Source, ui: &Reporter, labels: bool, stop: &Cancel
 }
 
 /// The source a plan's metrics settings give.
-pub async fn source(es: Option<&crate::bee::EsTarget>, run_id: &str, fallback: Source, ui: &Reporter) -> Source {
+pub async fn source(
+    es: Option<&crate::bee::EsTarget>,
+    run_id: &str,
+    fallback: Source,
+    ui: &Reporter,
+) -> Source {
     match es {
         Some(t) => match Es::connect(&t.url).await {
             Ok(es) => Source::Es {

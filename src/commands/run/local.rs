@@ -29,38 +29,61 @@ use crate::ui::Reporter;
 const STOP_GRACE: Duration = Duration::from_secs(60);
 
 /// Runs the test with local bees.
-pub async fn run(args: &RunArgs, plan: &Plan, ui: &Reporter, interrupt: &Interrupt) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    args: &RunArgs,
+    plan: &Plan,
+    ui: &Reporter,
+    interrupt: &Interrupt,
+) -> anyhow::Result<ExitCode> {
     let Target::Local { bees, serve } = plan.target else {
         unreachable!("local::run is only called for local targets")
     };
     let testcase = plan.testcase.as_ref().ok_or_else(|| {
-        InputError(format!("{}:1: missing required field `testcase` (the JMeter test plan)", plan.source.display()))
+        InputError(format!(
+            "{}:1: missing required field `testcase` (the JMeter test plan)",
+            plan.source.display()
+        ))
     })?;
-    let testcase = std::fs::canonicalize(testcase)
-        .map_err(|e| InputError(format!("{}: testcase {}: {e}", plan.source.display(), testcase.display())))?;
+    let testcase = std::fs::canonicalize(testcase).map_err(|e| {
+        InputError(format!(
+            "{}: testcase {}: {e}",
+            plan.source.display(),
+            testcase.display()
+        ))
+    })?;
     let jmeter = find_jmeter()?;
     let report = args.report.clone().unwrap_or_else(|| PathBuf::from("."));
     let results_dir = report.join("results");
     // A previous run's files would be counted as this run's.
     let _ = std::fs::remove_dir_all(&results_dir);
-    std::fs::create_dir_all(report.join("bees")).with_context(|| format!("creating {}", report.display()))?;
+    std::fs::create_dir_all(report.join("bees"))
+        .with_context(|| format!("creating {}", report.display()))?;
     let report = std::fs::canonicalize(&report)?;
-    let mut properties: std::collections::BTreeMap<String, String> = plan.properties.iter().cloned().collect();
+    let mut properties: std::collections::BTreeMap<String, String> =
+        plan.properties.iter().cloned().collect();
     let _target = match serve {
         Some(port) => {
             let (addr, task) = target::start(port)
                 .await
                 .with_context(|| format!("starting the built-in target on port {port}"))?;
             ui.info(&format!("built-in target listening on http://{addr}"));
-            properties.entry("target".into()).or_insert(format!("http://{addr}"));
+            properties
+                .entry("target".into())
+                .or_insert(format!("http://{addr}"));
             Some(AbortOnDrop(task))
         }
         None => None,
     };
-    let coord = coordinator::start(bees as usize).await.context("starting the local coordinator")?;
+    let coord = coordinator::start(bees as usize)
+        .await
+        .context("starting the local coordinator")?;
     let mut children = Vec::new();
     let mut jtls = Vec::new();
-    ui.info(&format!("run {}: {bees} local bee(s), results under {}", plan.run.id, report.display()));
+    ui.info(&format!(
+        "run {}: {bees} local bee(s), results under {}",
+        plan.run.id,
+        report.display()
+    ));
     ui.phase(Phase::Provisioning);
     let exe = std::env::current_exe().context("finding this executable")?;
     for i in 1..=bees {
@@ -76,7 +99,9 @@ pub async fn run(args: &RunArgs, plan: &Plan, ui: &Reporter, interrupt: &Interru
             hard_timeout_s: plan.timeout.as_secs(),
             ready_timeout_s: 120,
             es: beeconf::es_target(plan),
-            coordinator: Coordinator::Local { url: coord.url.clone() },
+            coordinator: Coordinator::Local {
+                url: coord.url.clone(),
+            },
             ready_url: None,
             done_url: None,
             bee_id: Some(id.clone()),
@@ -100,7 +125,13 @@ pub async fn run(args: &RunArgs, plan: &Plan, ui: &Reporter, interrupt: &Interru
         jtls.push(workdir.join(format!("{id}.jtl")));
     }
     let fallback = live::Source::Jtl(JtlLive::new(jtls));
-    let source = live::source(beeconf::es_target(plan).as_ref(), &plan.run.id, fallback, ui).await;
+    let source = live::source(
+        beeconf::es_target(plan).as_ref(),
+        &plan.run.id,
+        fallback,
+        ui,
+    )
+    .await;
     let live_stop = CancellationToken::new();
     let deadline = Instant::now() + plan.timeout;
     let (outcome, ()) = tokio::join!(
@@ -112,8 +143,19 @@ pub async fn run(args: &RunArgs, plan: &Plan, ui: &Reporter, interrupt: &Interru
         live::show(source, ui, args.labels, &live_stop)
     );
     let verdict = match outcome {
-        Ended::Interrupted => RunVerdict::new(interrupt.exit_code().unwrap_or(exit::SIGTERM), "interrupted", "interrupted: the bees were stopped".to_string()),
-        Ended::TimedOut => RunVerdict::new(exit::FAILED, "timed_out", format!("the run took longer than its timeout of {}s", plan.timeout.as_secs())),
+        Ended::Interrupted => RunVerdict::new(
+            interrupt.exit_code().unwrap_or(exit::SIGTERM),
+            "interrupted",
+            "interrupted: the bees were stopped".to_string(),
+        ),
+        Ended::TimedOut => RunVerdict::new(
+            exit::FAILED,
+            "timed_out",
+            format!(
+                "the run took longer than its timeout of {}s",
+                plan.timeout.as_secs()
+            ),
+        ),
         Ended::Finished(failure) => {
             let mut v = results(plan, args, ui, &results_dir).await;
             if let Some(reason) = failure {
@@ -204,11 +246,22 @@ async fn follow(
             ui.phase(next);
             phase = next;
         }
-        let all_exited = children.iter_mut().all(|c| c.try_wait().ok().flatten().is_some());
+        let all_exited = children
+            .iter_mut()
+            .all(|c| c.try_wait().ok().flatten().is_some());
         if all_exited {
-            let failure = s.failure().map(|f| format!("{}: {}", f.unique_id, f.reason)).or_else(|| {
-                (s.done.len() < s.expected).then(|| format!("only {} of {} bees signalled Done (see bees/*.log)", s.done.len(), s.expected))
-            });
+            let failure = s
+                .failure()
+                .map(|f| format!("{}: {}", f.unique_id, f.reason))
+                .or_else(|| {
+                    (s.done.len() < s.expected).then(|| {
+                        format!(
+                            "only {} of {} bees signalled Done (see bees/*.log)",
+                            s.done.len(),
+                            s.expected
+                        )
+                    })
+                });
             break Ended::Finished(failure);
         }
         tokio::select! {
@@ -249,7 +302,11 @@ async fn results(plan: &Plan, args: &RunArgs, ui: &Reporter, dir: &Path) -> RunV
         })
         .unwrap_or_default();
     if paths.is_empty() {
-        return RunVerdict::new(exit::FAILED, "no_results", format!("no results: no bee left a JTL in {}", dir.display()));
+        return RunVerdict::new(
+            exit::FAILED,
+            "no_results",
+            format!("no results: no bee left a JTL in {}", dir.display()),
+        );
     }
     let files = paths.len();
     let summary = match collect::summarise(plan, paths).await {

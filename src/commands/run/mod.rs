@@ -66,11 +66,19 @@ async fn aws_run(
     ui.phase(Phase::Provisioning);
     let deadline = Instant::now() + plan.timeout;
     // Whatever happens while following, the stack gets deleted below.
-    let source = live::source(beeconf::es_target(plan).as_ref(), &plan.run.id, live::Source::None, ui).await;
+    let source = live::source(
+        beeconf::es_target(plan).as_ref(),
+        &plan.run.id,
+        live::Source::None,
+        ui,
+    )
+    .await;
     let live_stop = CancellationToken::new();
     let (followed, ()) = tokio::join!(
         async {
-            let r = f.follow(Until::Created, interrupt.token(), Some(deadline)).await;
+            let r = f
+                .follow(Until::Created, interrupt.token(), Some(deadline))
+                .await;
             live_stop.cancel();
             r
         },

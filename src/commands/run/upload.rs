@@ -28,12 +28,17 @@ pub async fn prepare(
     let run = &plan.run;
     let config = serde_json::to_vec_pretty(&super::beeconf::aws_config(plan))?;
     let (_, key) = crate::aws::s3::parse_uri(&run.config_uri).context("bee config URI")?;
-    s3.put(&run.bucket, key, config).await.context("uploading the bee config")?;
+    s3.put(&run.bucket, key, config)
+        .await
+        .context("uploading the bee config")?;
     let (_, key) = crate::aws::s3::parse_uri(&run.bee_uri).context("bee binary URI")?;
     s3.put_file(&run.bucket, key, bee_binary)
         .await
         .with_context(|| format!("uploading the bee binary {}", bee_binary.display()))?;
-    ui.info(&format!("uploaded the bee config and binary to s3://{}/{}/", run.bucket, run.prefix));
+    ui.info(&format!(
+        "uploaded the bee config and binary to s3://{}/{}/",
+        run.bucket, run.prefix
+    ));
     if let Some(tc) = &plan.testcase {
         let (_, key) = crate::aws::s3::parse_uri(&run.testcase_uri).context("testcase URI")?;
         s3.put_file(&run.bucket, key, tc)

@@ -1,0 +1,151 @@
+//! Shipping under faults: the search cluster becomes unreachable in the
+//! middle of a stream and comes back; every row ends up indexed exactly
+//! once. The outage is made by a TCP proxy in front of the real
+//! OpenSearch (a fake for the fault only: restarting the node would wipe
+//! its data).
+
+use std::io::Write;
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::support::*;
+
+/// A TCP proxy that can refuse connections and cut the open ones.
+struct Proxy {
+    port: u16,
+    up: Arc<AtomicBool>,
+    conns: Arc<Mutex<Vec<TcpStream>>>,
+}
+
+impl Proxy {
+    fn start(upstream: &str) -> Self {
+        let upstream = upstream.trim_start_matches("http://").to_string();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let up = Arc::new(AtomicBool::new(true));
+        let conns = Arc::new(Mutex::new(Vec::<TcpStream>::new()));
+        let (up2, conns2) = (up.clone(), conns.clone());
+        std::thread::spawn(move || {
+            let mut listener = Some(listener);
+            loop {
+                if !up2.load(Ordering::SeqCst) {
+                    listener = None;
+                    std::thread::sleep(Duration::from_millis(20));
+                    continue;
+                }
+                let l =
+                    listener.get_or_insert_with(|| TcpListener::bind(("127.0.0.1", port)).unwrap());
+                l.set_nonblocking(true).unwrap();
+                let Ok((client, _)) = l.accept() else {
+                    std::thread::sleep(Duration::from_millis(5));
+                    continue;
+                };
+                client.set_nonblocking(false).unwrap();
+                let server = TcpStream::connect(&upstream).unwrap();
+                conns2
+                    .lock()
+                    .unwrap()
+                    .extend([client.try_clone().unwrap(), server.try_clone().unwrap()]);
+                for (mut from, mut to) in [
+                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                    (server, client),
+                ] {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Proxy { port, up, conns }
+    }
+
+    fn down(&self) {
+        self.up.store(false, Ordering::SeqCst);
+        for c in self.conns.lock().unwrap().drain(..) {
+            let _ = c.shutdown(Shutdown::Both);
+        }
+    }
+
+    fn up(&self) {
+        self.up.store(true, Ordering::SeqCst);
+    }
+}
+
+fn rows(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| {
+            format!(
+                "{},{},\"label, {}\",200,OK,t 1-1,text,true,,100,50,1,1,http://x/{i},3,0,1\n",
+                1_700_000_000_000u64 + i as u64,
+                1 + i % 97,
+                i % 5
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn outage_mid_stream_loses_and_duplicates_nothing() {
+    let Some(es) = opensearch() else { return };
+    let proxy = Proxy::start(&es);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bee.jtl");
+    let mut jtl = std::fs::File::create(&path).unwrap();
+    jtl.write_all(b"timeStamp,elapsed,label,responseCode,responseMessage,threadName,dataType,success,failureMessage,bytes,sentBytes,grpThreads,allThreads,URL,Latency,IdleTime,Connect\n").unwrap();
+    jtl.write_all(rows(0, 3000).as_bytes()).unwrap();
+    let run_id = unique("faults");
+    let child = stampede()
+        .args([
+            "ship",
+            "--follow",
+            "--output",
+            "plain",
+            "--index",
+            "stampede-faults",
+            "--bee",
+            "b1",
+            "--run-id",
+            &run_id,
+            "--es",
+        ])
+        .arg(format!("http://127.0.0.1:{}", proxy.port))
+        .arg(&path)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    jtl.write_all(rows(3000, 3000).as_bytes()).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    proxy.down();
+    // Rows written while the cluster is away, the last one half-written.
+    let during = rows(6000, 3000);
+    jtl.write_all(during[..during.len() - 20].as_bytes())
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    jtl.write_all(during[during.len() - 20..].as_bytes())
+        .unwrap();
+    proxy.up();
+    jtl.write_all(rows(9000, 3000).as_bytes()).unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(130), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("retrying"),
+        "the outage was noticed: {stdout}"
+    );
+    assert!(stdout.contains("is back"), "{stdout}");
+    assert!(stdout.contains("shipped 12000 rows"), "{stdout}");
+    assert_eq!(es_count(&es, "stampede-faults", &run_id, Some("b1")), 12000);
+}
