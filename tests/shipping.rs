@@ -123,10 +123,10 @@ fn outage_mid_stream_loses_and_duplicates_nothing() {
     proxy.down();
     // Rows written while the cluster is away, the last one half-written.
     let during = rows(6000, 3000);
-    jtl.write_all(during[..during.len() - 20].as_bytes())
+    jtl.write_all(&during.as_bytes()[..during.len() - 20])
         .unwrap();
     std::thread::sleep(Duration::from_secs(3));
-    jtl.write_all(during[during.len() - 20..].as_bytes())
+    jtl.write_all(&during.as_bytes()[during.len() - 20..])
         .unwrap();
     proxy.up();
     jtl.write_all(rows(9000, 3000).as_bytes()).unwrap();

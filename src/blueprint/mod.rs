@@ -68,8 +68,6 @@ pub enum Target {
 /// The rendered CloudFormation template.
 #[derive(Debug, Clone)]
 pub struct Template {
-    /// Source file.
-    pub path: PathBuf,
     /// Rendered text.
     pub body: String,
     /// `json` or `yaml`, from the source file's extension.
@@ -110,8 +108,6 @@ pub struct Plan {
     pub testcase: Option<PathBuf>,
     /// JMeter properties for every bee.
     pub properties: Vec<(String, String)>,
-    /// Rendered variables.
-    pub vars: serde_json::Map<String, Value>,
     /// Live metrics settings.
     pub metrics: Option<Metrics>,
     /// Gate file.
@@ -363,7 +359,6 @@ impl Loader<'_> {
             userdata,
             testcase,
             properties,
-            vars,
             metrics,
             gate,
             timeout,
@@ -486,11 +481,7 @@ impl Loader<'_> {
             })?;
             "yaml"
         };
-        Ok(Template {
-            path: file,
-            body,
-            format,
-        })
+        Ok(Template { body, format })
     }
 }
 

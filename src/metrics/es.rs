@@ -197,14 +197,6 @@ impl Es {
             .await
             .map(|_| ())
     }
-
-    /// POSTs to `path` (such as `index/_refresh`).
-    pub async fn post(&self, path: &str) -> Result<Value, EsError> {
-        let (_, bytes) = self
-            .send(Method::POST, path, Vec::new(), "application/json")
-            .await?;
-        Ok(serde_json::from_slice(&bytes).unwrap_or(Value::Null))
-    }
 }
 
 fn percent(s: &str) -> String {

@@ -254,7 +254,7 @@ impl JtlLive {
                 overall: pct(&s.hist),
             })
             .collect();
-        labels.sort_by(|a, b| b.samples.cmp(&a.samples));
+        labels.sort_by_key(|l| std::cmp::Reverse(l.samples));
         Live {
             samples: total.count,
             errors: total.errors,

@@ -170,11 +170,11 @@ mod tests {
         let mut t = Tail::open(&path, 0).unwrap();
         let rows = t.poll(false).unwrap();
         assert_eq!(rows.len(), 1);
-        assert_eq!(rows[0].offset, 30);
+        assert_eq!(rows[0].offset, 32);
         assert_eq!(&rows[0].record[2], b"a, b");
         write!(f, "ue\n3,7,d,false").unwrap();
         let rows = t.poll(false).unwrap();
-        assert_eq!(rows.iter().map(|r| r.offset).collect::<Vec<_>>(), vec![45]);
+        assert_eq!(rows.iter().map(|r| r.offset).collect::<Vec<_>>(), vec![48]);
         let rows = t.poll(true).unwrap();
         assert_eq!(&rows[0].record[2], b"d");
         assert!(t.poll(true).unwrap().is_empty());
@@ -190,7 +190,7 @@ mod tests {
             "timeStamp,elapsed,label,success\n1,5,a,true\n2,6,b,true\n",
         )
         .unwrap();
-        let mut t = Tail::open(&path, 44).unwrap();
+        let mut t = Tail::open(&path, 43).unwrap();
         let rows = t.poll(true).unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(&rows[0].record[2], b"b");

@@ -68,6 +68,7 @@ impl<'a> Follower<'a> {
     }
 
     /// The current phase.
+    #[cfg(test)]
     pub fn phase(&self) -> Phase {
         self.tracker.phase()
     }

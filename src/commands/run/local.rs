@@ -219,7 +219,7 @@ enum Ended {
 /// Shows phases from the bees' signals until every bee has exited.
 async fn follow(
     coord: &coordinator::Coordinator,
-    children: &mut Vec<Child>,
+    children: &mut [Child],
     ui: &Reporter,
     interrupt: &Interrupt,
     deadline: Instant,
