@@ -59,7 +59,7 @@ pub fn seed(url: &str, objects: &[(&str, Vec<u8>)]) {
 }
 
 /// The stack's status, or `None` when it is gone.
-fn stack_status(url: &str, name: &str) -> Option<String> {
+pub fn stack_status(url: &str, name: &str) -> Option<String> {
     runtime().block_on(async {
         let c = cfn::Client::new(&sdk(url).await);
         match c.describe_stacks().stack_name(name).send().await {
@@ -213,7 +213,7 @@ fn failing_resource_exits_3_with_the_root_cause_and_is_deleted() {
 /// 450 chained resources: slow enough on LocalStack (about 13 s) to be
 /// interrupted mid-creation, and over 51,200 bytes, so it goes by
 /// TemplateURL.
-fn slow_template() -> String {
+pub fn slow_template() -> String {
     let mut t = String::from("Resources:\n");
     for i in 0..450 {
         t.push_str(&format!("  P{i}:\n    Type: AWS::SSM::Parameter\n"));

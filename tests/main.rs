@@ -10,3 +10,4 @@ mod lifecycle;
 mod lint;
 mod render;
 mod shipping;
+mod stacks;
