@@ -258,6 +258,60 @@ async fn sign(
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn aws_domains_get_sigv4_headers() {
+        let creds =
+            aws_credential_types::Credentials::new("AKIDEXAMPLE", "secret", None, None, "test");
+        let provider = aws_credential_types::provider::SharedCredentialsProvider::new(creds);
+        let url = Url::parse("https://search-x.eu-west-1.es.amazonaws.com/_bulk").unwrap();
+        let headers = sign(
+            &provider,
+            "eu-west-1",
+            "es",
+            &Method::POST,
+            &url,
+            b"{}\n",
+            "application/x-ndjson",
+        )
+        .await
+        .unwrap();
+        let auth = &headers
+            .iter()
+            .find(|(k, _)| k == "authorization")
+            .unwrap()
+            .1;
+        assert!(
+            auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"),
+            "{auth}"
+        );
+        assert!(auth.contains("/eu-west-1/es/aws4_request"), "{auth}");
+        assert!(headers.iter().any(|(k, _)| k == "x-amz-date"));
+        let aoss = sign(
+            &provider,
+            "us-east-1",
+            "aoss",
+            &Method::POST,
+            &url,
+            b"{}\n",
+            "application/json",
+        )
+        .await
+        .unwrap();
+        assert!(
+            aoss.iter().any(|(k, _)| k == "x-amz-content-sha256"),
+            "{aoss:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn credentials_in_the_url_become_basic_auth_and_are_not_shown() {
+        let es = Es::connect("http://admin:s3cr%40t@127.0.0.1:9200")
+            .await
+            .unwrap();
+        assert_eq!(es.shown(), "http://127.0.0.1:9200");
+        assert!(matches!(&es.auth, Auth::Basic(u, Some(p)) if u == "admin" && p == "s3cr@t"));
+    }
+
     #[test]
     fn recognises_aws_domains() {
         assert_eq!(

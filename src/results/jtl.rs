@@ -110,7 +110,8 @@ pub fn parse_row<'a>(row: &'a csv::ByteRecord, cols: &Columns) -> Option<Sample<
     })
 }
 
-fn parse_u64(b: &[u8]) -> Option<u64> {
+/// A plain decimal, as JMeter writes counts and times.
+pub(crate) fn parse_u64(b: &[u8]) -> Option<u64> {
     if b.is_empty() || b.len() > 19 {
         return None;
     }
@@ -124,7 +125,8 @@ fn parse_u64(b: &[u8]) -> Option<u64> {
     Some(n)
 }
 
-fn parse_bool(b: &[u8]) -> Option<bool> {
+/// `true` or `false`, any case.
+pub(crate) fn parse_bool(b: &[u8]) -> Option<bool> {
     if b.eq_ignore_ascii_case(b"true") {
         Some(true)
     } else if b.eq_ignore_ascii_case(b"false") {

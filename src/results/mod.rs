@@ -3,6 +3,7 @@
 pub mod aggregate;
 pub mod analyze;
 pub mod jtl;
+pub(crate) mod rows;
 pub(crate) mod split;
 pub mod store;
 pub mod summary;

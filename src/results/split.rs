@@ -4,7 +4,7 @@
 
 use std::io::{self, Read};
 
-use memchr::{memchr, memchr2};
+use memchr::{memchr, memrchr};
 
 /// Whole rows, and the file line the first of them starts on.
 #[derive(Debug)]
@@ -13,6 +13,8 @@ pub struct Block {
     pub data: Vec<u8>,
     /// 1-based file line of `data[0]`.
     pub first_line: u64,
+    /// Whether `data` ends the input.
+    pub last: bool,
 }
 
 /// A quoted field longer than this is taken for an unterminated quote in a
@@ -24,6 +26,7 @@ pub struct Splitter<R> {
     reader: R,
     size: usize,
     carry: Vec<u8>,
+    spare: Vec<Vec<u8>>,
     next_line: u64,
     eof: bool,
 }
@@ -35,46 +38,65 @@ impl<R: Read> Splitter<R> {
             reader,
             size,
             carry: Vec::new(),
+            spare: Vec::new(),
             next_line: first_line,
             eof: false,
         }
     }
 
+    /// Takes back a block's buffer, to read the next blocks into without
+    /// allocating (and zeroing) fresh memory.
+    pub fn recycle(&mut self, buf: Vec<u8>) {
+        self.spare.push(buf);
+    }
+
     /// The next block, or `None` at the end.
     pub fn next_block(&mut self) -> io::Result<Option<Block>> {
+        let mut data = self.spare.pop().unwrap_or_default();
+        // Only bytes past the buffer's old length get zeroed here; a
+        // recycled buffer is nearly full already.
+        data.resize(self.size.max(self.carry.len() + self.size / 2), 0);
+        data[..self.carry.len()].copy_from_slice(&self.carry);
+        let mut filled = self.carry.len();
+        self.carry.clear();
         loop {
             if self.eof {
-                if self.carry.is_empty() {
+                data.truncate(filled);
+                if data.is_empty() {
+                    self.spare.push(data);
                     return Ok(None);
                 }
-                let data = std::mem::take(&mut self.carry);
-                return Ok(Some(self.emit(data)));
+                return Ok(Some(self.emit(data, true)));
             }
-            let mut data = std::mem::take(&mut self.carry);
-            let start = data.len();
-            data.resize(start + self.size, 0);
-            let n = read_full(&mut self.reader, &mut data[start..])?;
-            data.truncate(start + n);
-            if n == 0 {
+            let n = read_full(&mut self.reader, &mut data[filled..])?;
+            filled += n;
+            if filled < data.len() {
                 self.eof = true;
-                self.carry = data;
                 continue;
             }
-            match last_boundary(&data) {
+            match last_boundary(&data[..filled]) {
                 Some(end) => {
-                    self.carry = data.split_off(end + 1);
-                    return Ok(Some(self.emit(data)));
+                    self.carry.extend_from_slice(&data[end + 1..filled]);
+                    data.truncate(end + 1);
+                    return Ok(Some(self.emit(data, false)));
                 }
                 // One row longer than a block: keep reading into it.
-                None => self.carry = data,
+                None => {
+                    let grown = data.len() + self.size;
+                    data.resize(grown, 0);
+                }
             }
         }
     }
 
-    fn emit(&mut self, data: Vec<u8>) -> Block {
+    fn emit(&mut self, data: Vec<u8>, last: bool) -> Block {
         let first_line = self.next_line;
         self.next_line += memchr::memchr_iter(b'\n', &data).count() as u64;
-        Block { data, first_line }
+        Block {
+            data,
+            first_line,
+            last,
+        }
     }
 }
 
@@ -92,33 +114,39 @@ fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 /// Index of the last newline that ends a row (is outside quotes).
+///
+/// Only quotes are visited: every newline between two quoted fields is
+/// outside quotes, so the answer is the last newline of the last stretch
+/// between quoted fields that has one.
 pub(crate) fn last_boundary(data: &[u8]) -> Option<usize> {
+    let last_in = |from: usize, to: usize| memrchr(b'\n', &data[from..to]).map(|i| from + i);
+    // Start of the current stretch outside quotes.
+    let mut outside = 0;
     let mut last = None;
     let mut i = 0;
-    while let Some(off) = memchr2(b'"', b'\n', &data[i..]) {
+    while let Some(off) = memchr(b'"', &data[i..]) {
         let at = i + off;
-        if data[at] == b'\n' {
-            last = Some(at);
-            i = at + 1;
-            continue;
-        }
-        let field_start = at == 0 || matches!(data[at - 1], b',' | b'\n');
+        let field_start = at == 0 || matches!(data[at - 1], b',' | b'\n' | b'\r');
         if !field_start {
             i = at + 1;
             continue;
         }
         match closing_quote(&data[at + 1..]) {
-            Some(close) => i = at + 1 + close + 1,
+            Some(close) => {
+                last = last_in(outside, at).or(last);
+                i = at + 1 + close + 1;
+                outside = i;
+            }
             // Quote still open at the end of the data: the row continues
             // in the next read.
-            None if data.len() - at < MAX_QUOTED => return last,
+            None if data.len() - at < MAX_QUOTED => return last_in(outside, at).or(last),
             None => i = at + 1,
         }
         if i >= data.len() {
             break;
         }
     }
-    last
+    last_in(outside.min(data.len()), data.len()).or(last)
 }
 
 /// Offset of the quote that closes a quoted field, skipping `""` escapes.

@@ -92,24 +92,30 @@ impl<'a> Follower<'a> {
         Ok(())
     }
 
-    /// Fetches and shows new events.
+    /// Fetches and shows new events. A nested stack found in this poll is
+    /// fetched in the same poll, so its events take their place in time.
     pub async fn poll(&mut self) -> Result<(), AwsError> {
         let mut fresh = Vec::new();
-        for id in self.stacks.clone() {
-            match self.cfn.events(&id, |e| self.log.seen(e)).await {
-                Ok(page) => fresh.extend(page),
+        let mut pending = self.stacks.clone();
+        while let Some(id) = pending.pop() {
+            let page = match self.cfn.events(&id, |e| self.log.seen(e)).await {
+                Ok(page) => page,
                 // A deleted nested stack (or an emulator that forgets
                 // deleted stacks) has no more events to give.
-                Err(e) if e.kind == AwsErrorKind::NotFound => {}
+                Err(e) if e.kind == AwsErrorKind::NotFound => continue,
                 Err(e) => return Err(e),
+            };
+            for e in &page {
+                if let Some(nested) = e.nested_stack()
+                    && !self.stacks.iter().any(|s| s == nested)
+                {
+                    self.stacks.push(nested.to_string());
+                    pending.push(nested.to_string());
+                }
             }
+            fresh.extend(page);
         }
         for e in self.log.absorb(fresh) {
-            if let Some(nested) = e.nested_stack()
-                && !self.stacks.iter().any(|s| s == nested)
-            {
-                self.stacks.push(nested.to_string());
-            }
             self.ui.event(&e, e.stack_id != self.root);
             if let Some(p) = self.tracker.observe(&e) {
                 self.ui.phase(p);
@@ -164,5 +170,106 @@ impl<'a> Follower<'a> {
             return Ok(Some(Stop::Settled(info.status)));
         }
         Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_cloudformation::Client;
+    use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsOutput;
+    use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput;
+    use aws_sdk_cloudformation::types::{Stack, StackStatus};
+    use aws_smithy_mocks::mock;
+
+    use super::*;
+    use crate::aws::cfn::tests::{STACK_ID, client, sdk_event};
+    use crate::cli::OutputMode;
+
+    const NESTED: &str = "arn:aws:cloudformation:us-east-1:1:stack/s-Net-X/2";
+
+    /// A stack with a nested stack: the nested stack's events are followed
+    /// too, each shown once, oldest first.
+    #[tokio::test]
+    async fn nested_stack_events_are_followed() {
+        let root = mock!(Client::describe_stack_events)
+            .match_requests(|r| r.stack_name() == Some(STACK_ID))
+            .then_output(|| {
+                let nested = sdk_event(
+                    2,
+                    "Net",
+                    "AWS::CloudFormation::Stack",
+                    "CREATE_IN_PROGRESS",
+                    None,
+                );
+                let nested = aws_sdk_cloudformation::types::StackEvent::builder()
+                    .event_id(nested.event_id().unwrap())
+                    .stack_id(STACK_ID)
+                    .stack_name("s")
+                    .logical_resource_id("Net")
+                    .physical_resource_id(NESTED)
+                    .resource_type("AWS::CloudFormation::Stack")
+                    .set_timestamp(nested.timestamp().cloned())
+                    .resource_status(
+                        aws_sdk_cloudformation::types::ResourceStatus::CreateInProgress,
+                    )
+                    .build();
+                DescribeStackEventsOutput::builder()
+                    .stack_events(sdk_event(
+                        9,
+                        "s",
+                        "AWS::CloudFormation::Stack",
+                        "CREATE_COMPLETE",
+                        None,
+                    ))
+                    .stack_events(nested)
+                    .stack_events(sdk_event(
+                        1,
+                        "s",
+                        "AWS::CloudFormation::Stack",
+                        "CREATE_IN_PROGRESS",
+                        None,
+                    ))
+                    .build()
+            });
+        let child = mock!(Client::describe_stack_events)
+            .match_requests(|r| r.stack_name() == Some(NESTED))
+            .then_output(|| {
+                let e = aws_sdk_cloudformation::types::StackEvent::builder()
+                    .event_id("queue-1")
+                    .stack_id(NESTED)
+                    .stack_name("s-Net-X")
+                    .logical_resource_id("Queue")
+                    .physical_resource_id("q")
+                    .resource_type("AWS::SQS::Queue")
+                    .timestamp(aws_sdk_cloudformation::primitives::DateTime::from_secs(
+                        1_700_000_005,
+                    ))
+                    .resource_status(aws_sdk_cloudformation::types::ResourceStatus::CreateComplete)
+                    .build();
+                DescribeStackEventsOutput::builder().stack_events(e).build()
+            });
+        let stacks = mock!(Client::describe_stacks).then_output(|| {
+            DescribeStacksOutput::builder()
+                .stacks(
+                    Stack::builder()
+                        .stack_id(STACK_ID)
+                        .stack_name("s")
+                        .stack_status(StackStatus::CreateComplete)
+                        .creation_time(aws_sdk_cloudformation::primitives::DateTime::from_secs(1))
+                        .build(),
+                )
+                .build()
+        });
+        let cfn = client(&[&root, &child, &stacks], 1);
+        let ui = Reporter::new(OutputMode::Plain);
+        let mut f = Follower::new(&cfn, &ui, STACK_ID, Duration::from_millis(1));
+        let stop = f
+            .follow(Until::Settled, &CancellationToken::new(), None)
+            .await
+            .unwrap();
+        assert_eq!(stop, Stop::Settled("CREATE_COMPLETE".into()));
+        let seen: Vec<&str> = f.history().iter().map(|e| e.logical_id.as_str()).collect();
+        assert_eq!(seen, vec!["s", "Net", "Queue", "s"]);
+        assert_eq!(f.phase(), Phase::Done);
     }
 }
