@@ -20,10 +20,15 @@ fn create(url: &str, name: &str, tags: &[(&str, &str)]) {
             let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
                 .endpoint_url(url)
                 .region(aws_config::Region::new("us-east-1"))
-                .credentials_provider(cfn::config::Credentials::new("test", "test", None, None, "tests"))
+                .credentials_provider(cfn::config::Credentials::new(
+                    "test", "test", None, None, "tests",
+                ))
                 .load()
                 .await;
-            let mut req = cfn::Client::new(&conf).create_stack().stack_name(name).template_body(template);
+            let mut req = cfn::Client::new(&conf)
+                .create_stack()
+                .stack_name(name)
+                .template_body(template);
             for (k, v) in tags {
                 req = req.tags(cfn::types::Tag::builder().key(*k).value(*v).build());
             }
@@ -38,17 +43,35 @@ fn observe_follows_until_settled_and_delete_follows_to_the_end() {
     create(&url, &name, &[]);
     let out = run(against(&url).args(["observe", &name, "--output", "plain"]));
     assert_eq!(out.code, 0, "{out:?}");
-    assert!(out.stdout.contains("P  AWS::SSM::Parameter  CREATE_COMPLETE"), "{out:?}");
-    assert!(out.stdout.contains(&format!("stack {name} is CREATE_COMPLETE")), "{out:?}");
+    assert!(
+        out.stdout
+            .contains("P  AWS::SSM::Parameter  CREATE_COMPLETE"),
+        "{out:?}"
+    );
+    assert!(
+        out.stdout
+            .contains(&format!("stack {name} is CREATE_COMPLETE")),
+        "{out:?}"
+    );
     let out = run(against(&url).args(["delete", &name, "--output", "plain"]));
     assert_eq!(out.code, 0, "{out:?}");
-    assert!(out.stdout.contains("P  AWS::SSM::Parameter  DELETE_COMPLETE"), "{out:?}");
-    assert!(!out.stdout.contains("CREATE_COMPLETE"), "old events are not repeated: {out:?}");
+    assert!(
+        out.stdout
+            .contains("P  AWS::SSM::Parameter  DELETE_COMPLETE"),
+        "{out:?}"
+    );
+    assert!(
+        !out.stdout.contains("CREATE_COMPLETE"),
+        "old events are not repeated: {out:?}"
+    );
     assert!(out.stdout.contains("== deleted"), "{out:?}");
     assert_eq!(stack_status(&url, &name), None);
     let out = run(against(&url).args(["delete", &name]));
     assert_eq!(out.code, 0, "{out:?}");
-    assert!(out.stdout.contains("does not exist; nothing to delete"), "{out:?}");
+    assert!(
+        out.stdout.contains("does not exist; nothing to delete"),
+        "{out:?}"
+    );
     let out = run(against(&url).args(["observe", &name]));
     assert_eq!(out.code, 2, "{out:?}");
 }
@@ -57,12 +80,23 @@ fn observe_follows_until_settled_and_delete_follows_to_the_end() {
 fn reap_deletes_only_expired_stampede_stacks() {
     let Some(url) = localstack() else { return };
     let (old, fresh) = (unique("it-old"), unique("it-fresh"));
-    create(&url, &old, &[("stampede:expires-at", "2020-01-01T00:00:00Z")]);
-    create(&url, &fresh, &[("stampede:expires-at", "2999-01-01T00:00:00Z")]);
+    create(
+        &url,
+        &old,
+        &[("stampede:expires-at", "2020-01-01T00:00:00Z")],
+    );
+    create(
+        &url,
+        &fresh,
+        &[("stampede:expires-at", "2999-01-01T00:00:00Z")],
+    );
     std::thread::sleep(Duration::from_secs(2));
     let out = run(against(&url).args(["reap", "--dry-run", "--output", "plain"]));
     assert_eq!(out.code, 0, "{out:?}");
-    assert!(out.stdout.contains(&format!("would delete {old}")), "{out:?}");
+    assert!(
+        out.stdout.contains(&format!("would delete {old}")),
+        "{out:?}"
+    );
     assert!(!out.stdout.contains(&fresh), "{out:?}");
     assert!(stack_status(&url, &old).is_some());
     let out = run(against(&url).args(["reap", "--output", "plain"]));
@@ -81,7 +115,11 @@ fn second_signal_exits_at_once_naming_the_stack() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "t.yaml", &crate::lifecycle::slow_template());
     let stack = unique("it-twice");
-    let bp = write(dir.path(), "bp.yml", &format!("stack: {stack}\nbucket: {BUCKET}\ntemplate: t.yaml\n"));
+    let bp = write(
+        dir.path(),
+        "bp.yml",
+        &format!("stack: {stack}\nbucket: {BUCKET}\ntemplate: t.yaml\n"),
+    );
     let mut child = against(&url)
         .args(["run", "--output", "plain"])
         .arg(&bp)
@@ -96,14 +134,26 @@ fn second_signal_exits_at_once_naming_the_stack() {
         }
     }
     let pid = child.id().to_string();
-    std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
     std::thread::sleep(Duration::from_millis(150));
-    std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
-    assert!(stderr.contains(&format!("Stack {stack} may still exist")), "{stderr}");
-    assert!(stderr.contains(&format!("stampede delete {stack}")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("Stack {stack} may still exist")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("stampede delete {stack}")),
+        "{stderr}"
+    );
     // What the message says works.
     let out = run(against(&url).args(["delete", &stack]));
     assert_eq!(out.code, 0, "{out:?}");
