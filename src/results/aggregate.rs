@@ -162,6 +162,16 @@ impl Aggregate {
         }
     }
 
+    /// Adds everything in `other`, taking it whole when `self` is empty
+    /// (no histogram copies).
+    pub fn absorb(&mut self, other: Aggregate) {
+        if self.labels.is_empty() {
+            *self = other;
+        } else {
+            self.merge(&other);
+        }
+    }
+
     /// Total samples.
     pub fn count(&self) -> u64 {
         self.labels.iter().map(|(_, s)| s.count).sum()

@@ -6,17 +6,18 @@
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Cursor, Read};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 
 use flate2::read::MultiGzDecoder;
 
 use super::ResultsError;
 use super::aggregate::Aggregate;
-use super::jtl::{Columns, parse_row};
+use super::jtl::Columns;
+use super::rows::RowReader;
 use super::split::{Block, Splitter};
 
-const BLOCK_SIZE: usize = 1 << 20;
+const BLOCK_SIZE: usize = 512 << 10;
 /// How many malformed line numbers to keep for the report.
 const KEEP_BAD_LINES: usize = 5;
 
@@ -138,31 +139,66 @@ fn run_workers<R: Read + Send + 'static>(
     cols: &Columns,
     workers: usize,
 ) -> Result<(Aggregate, FileReport), ResultsError> {
+    run_blocks(path, stream, first_line, cols, workers, BLOCK_SIZE)
+}
+
+/// The pipeline: the reader thread cuts `block_size` blocks into a fixed
+/// set of buffers that come back once parsed, so memory stays at
+/// `(workers + 2) * block_size` whatever the input's size.
+fn run_blocks<R: Read + Send + 'static>(
+    path: &Path,
+    stream: R,
+    first_line: u64,
+    cols: &Columns,
+    workers: usize,
+    block_size: usize,
+) -> Result<(Aggregate, FileReport), ResultsError> {
     let workers = workers.max(1);
-    let (tx, rx) = sync_channel::<Block>(workers * 2);
+    let buffers = workers + 2;
+    let (tx, rx) = sync_channel::<Block>(buffers);
+    // Never full: there are only `buffers` buffers.
+    let (back_tx, back_rx) = sync_channel::<Vec<u8>>(buffers);
     let rx = Arc::new(Mutex::new(rx));
     let reader = std::thread::spawn(move || -> io::Result<()> {
-        let mut splitter = Splitter::new(stream, BLOCK_SIZE, first_line);
+        let mut splitter = Splitter::new(stream, block_size, first_line);
+        let mut made = 1;
         while let Some(block) = splitter.next_block()? {
             if tx.send(block).is_err() {
                 break;
             }
+            let buf = if made < buffers {
+                match back_rx.try_recv() {
+                    Ok(buf) => buf,
+                    Err(_) => {
+                        made += 1;
+                        continue;
+                    }
+                }
+            } else {
+                match back_rx.recv() {
+                    Ok(buf) => buf,
+                    Err(_) => break,
+                }
+            };
+            splitter.recycle(buf);
         }
         Ok(())
     });
     let handles: Vec<_> = (0..workers)
         .map(|_| {
             let rx = rx.clone();
+            let back = back_tx.clone();
             let cols = cols.clone();
-            std::thread::spawn(move || parse_blocks(&rx, &cols))
+            std::thread::spawn(move || parse_blocks(&rx, &back, &cols))
         })
         .collect();
+    drop(back_tx);
     let mut agg = Aggregate::default();
     let mut malformed = Malformed::default();
     let mut rows = 0;
     for h in handles {
         let (a, m, n) = h.join().expect("parser thread panicked");
-        agg.merge(&a);
+        agg.absorb(a);
         malformed.merge(&m);
         rows += n;
     }
@@ -181,39 +217,35 @@ fn run_workers<R: Read + Send + 'static>(
     Ok((agg, report))
 }
 
-fn parse_blocks(rx: &Mutex<Receiver<Block>>, cols: &Columns) -> (Aggregate, Malformed, u64) {
+fn parse_blocks(
+    rx: &Mutex<Receiver<Block>>,
+    back: &SyncSender<Vec<u8>>,
+    cols: &Columns,
+) -> (Aggregate, Malformed, u64) {
     let mut agg = Aggregate::default();
     let mut bad = Malformed::default();
     let mut rows = 0;
-    let mut record = csv::ByteRecord::new();
+    let mut reader = RowReader::new(cols);
     loop {
         let block = match rx.lock().map(|r| r.recv()) {
             Ok(Ok(b)) => b,
             _ => break,
         };
-        let mut csv = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(&block.data[..]);
-        loop {
-            match csv.read_byte_record(&mut record) {
-                Ok(false) => break,
-                Ok(true) => match parse_row(&record, cols) {
-                    Some(sample) => {
-                        rows += 1;
-                        agg.record(&sample);
-                    }
-                    None => {
-                        let line = record.position().map_or(0, |p| p.line());
-                        bad.add(block.first_line + line - 1);
-                    }
-                },
-                Err(e) => {
-                    let line = e.position().map_or(0, |p| p.line());
-                    bad.add(block.first_line + line.saturating_sub(1));
-                }
-            }
-        }
+        let first_line = block.first_line;
+        reader.read_block(
+            &block.data,
+            block.last,
+            |s| {
+                rows += 1;
+                agg.record(s);
+            },
+            |line| bad.add(first_line + line),
+        );
+        // The reader may be gone (an I/O error): then the buffer just drops.
+        let _ = back.send(block.data);
     }
     (agg, bad, rows)
 }
+
+#[cfg(test)]
+mod tests;

@@ -41,8 +41,10 @@ impl Reporter {
         let bar = (mode == OutputMode::Tty).then(|| {
             let bar = ProgressBar::new_spinner();
             bar.set_style(
-                ProgressStyle::with_template("{spinner} {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                ProgressStyle::with_template(
+                    "{spinner} {prefix:.bold} {elapsed_precise} {wide_msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
             );
             bar.enable_steady_tick(Duration::from_millis(200));
             bar
@@ -92,9 +94,8 @@ impl Reporter {
 
     fn refresh(&self) {
         if let (Some(bar), Ok(state)) = (&self.bar, self.state.lock()) {
-            let phase = state.phase.map_or("starting", Phase::name);
-            let metrics = state.metrics.as_deref().unwrap_or("");
-            bar.set_message(format!("{phase} {} {metrics}", self.elapsed()));
+            bar.set_prefix(state.phase.map_or("starting", Phase::name));
+            bar.set_message(state.metrics.clone().unwrap_or_default());
         }
     }
 

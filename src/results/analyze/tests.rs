@@ -1,0 +1,160 @@
+use std::io::Write;
+
+use super::*;
+
+const HEADER: &str = "timeStamp,elapsed,label,responseCode,responseMessage,threadName,dataType,success,failureMessage,bytes\n";
+
+/// Rows of every shape the parser must survive, none with an unclosed
+/// quote; `i` picks the shape.
+fn row(i: usize) -> String {
+    let ts = 1_700_000_000_000u64 + (i as u64 * 7919) % 100_000;
+    let el = (i * 31) % 4000 + 1;
+    match i % 11 {
+        0 => format!("{ts},{el},home,200,OK,t 1-1,text,true,,10\n"),
+        1 => format!("{ts},{el},\"search, filtered\",200,OK,t 1-1,text,true,,10\r\n"),
+        2 => format!("{ts},{el},\"product \"\"quick view\"\"\",200,OK,t,text,true,,10\n"),
+        3 => format!(
+            "{ts},{el},home,500,Err,t,text,false,\"expected \"\"a\"\",\ngot \"\"b\"\"\",10\n"
+        ),
+        4 => "garbage, not a row\n".to_string(),
+        5 => format!("{ts},{el},\"multi\nline\",200,OK,t,text,true\n\n"),
+        6 => format!("{ts},{el},\"cart, add\",500,Err,t,text,FALSE,\"a,b\",10\n"),
+        7 => format!("{ts},x{el},home,200,OK,t,text,true\n"),
+        8 => format!("{ts},{el},home,200,OK\n"),
+        9 => format!("{ts},{el},say\"hi\",200,OK,t,text,true\n"),
+        _ => format!("{ts},{el},\"home\",200,OK,t,text,true,\"\"\"\",10\n"),
+    }
+}
+
+fn text(rows: usize) -> Vec<u8> {
+    let mut t = HEADER.as_bytes().to_vec();
+    for i in 0..rows {
+        t.extend_from_slice(row(i).as_bytes());
+    }
+    t
+}
+
+/// Per label: count, errors, sum, max, first and last timestamps.
+fn digest(agg: &Aggregate) -> Vec<(String, u64, u64, u64, u64, i64, i64)> {
+    let mut v: Vec<_> = agg
+        .labels
+        .iter()
+        .map(|(l, s)| {
+            (
+                l.clone(),
+                s.count,
+                s.errors,
+                s.sum_ms,
+                s.max_ms,
+                s.first_ts,
+                s.last_ts,
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn analyze(data: Vec<u8>, workers: usize, block: usize) -> (Aggregate, FileReport) {
+    let path = Path::new("t.jtl");
+    let mut first = Vec::new();
+    let mut cursor = Cursor::new(data);
+    cursor.read_until(b'\n', &mut first).unwrap();
+    let cols = match Columns::from_header(
+        String::from_utf8(first.clone())
+            .unwrap()
+            .trim_end()
+            .split(',')
+            .map(str::as_bytes),
+    ) {
+        Some(Ok(c)) => c,
+        _ => panic!("test texts have a header"),
+    };
+    run_blocks(path, cursor, 2, &cols, workers, block).unwrap()
+}
+
+#[test]
+fn any_block_size_and_worker_count_reads_the_same() {
+    let data = text(2000);
+    let (want, want_report) = analyze(data.clone(), 1, 1 << 20);
+    assert_eq!(want.count(), want_report.rows);
+    // 11 shapes: 3 malformed (garbage, bad elapsed, too few fields).
+    assert_eq!(want_report.malformed.count, 3 * 2000 / 11 + 1);
+    // Header, then rows 0..3 take lines 2..6: garbage (row 4) is line 7.
+    assert_eq!(want_report.malformed.first_lines[0], 7);
+    for (workers, block) in [(1, 7), (2, 13), (3, 64), (2, 1000), (4, 4096)] {
+        let (got, report) = analyze(data.clone(), workers, block);
+        assert_eq!(
+            digest(&got),
+            digest(&want),
+            "workers {workers}, block {block}"
+        );
+        assert_eq!(report.rows, want_report.rows);
+        assert_eq!(report.malformed, want_report.malformed);
+    }
+}
+
+#[test]
+fn labels_are_unquoted_and_errors_counted() {
+    let (agg, report) = analyze(text(11), 2, 1 << 20);
+    let names: Vec<&str> = agg.labels.iter().map(|(l, _)| l.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "home",
+            "search, filtered",
+            "product \"quick view\"",
+            "multi\nline",
+            "cart, add",
+            "say\"hi\""
+        ]
+    );
+    assert_eq!(agg.total().errors, 2);
+    assert_eq!(report.rows, 8);
+    // Lines: 1 header, 2-4 rows 0-2, 5-6 row 3, 7 garbage, 8-9 row 5 and
+    // 10 its blank line, 11 row 6, 12 row 7, 13 row 8.
+    assert_eq!(report.malformed.first_lines, [7, 12, 13]);
+}
+
+#[test]
+fn gzip_and_header_less_files() {
+    let data = text(500);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&data).unwrap();
+    let gz = gz.finish().unwrap();
+    let path = Path::new("t.jtl.gz");
+    let (a, ra) = analyze_reader(path, Cursor::new(gz), 2).unwrap();
+    let (b, rb) = analyze_reader(path, Cursor::new(data.clone()), 2).unwrap();
+    assert_eq!(digest(&a), digest(&b));
+    assert_eq!(
+        (ra.rows, ra.malformed.clone()),
+        (rb.rows, rb.malformed.clone())
+    );
+    // Without its header the file reads the same, a line earlier.
+    let (c, rc) = analyze_reader(path, Cursor::new(data[HEADER.len()..].to_vec()), 2).unwrap();
+    assert_eq!(digest(&c), digest(&b));
+    let earlier: Vec<u64> = rb.malformed.first_lines.iter().map(|l| l - 1).collect();
+    assert_eq!(rc.malformed.first_lines, earlier);
+}
+
+#[test]
+fn truncated_last_line_and_missing_final_newline() {
+    let mut data = text(3);
+    data.extend_from_slice(b"1700000000000,5,tail");
+    let (agg, report) = analyze(data, 2, 16);
+    assert_eq!(agg.count(), 3);
+    assert_eq!(report.malformed.first_lines, [6]);
+    let mut data = text(3);
+    data.extend_from_slice(b"1700000000000,5,tail,200,OK,t,text,false,\"cut in a quote");
+    let (agg, report) = analyze(data, 2, 16);
+    assert_eq!(agg.count(), 4);
+    assert_eq!(agg.total().errors, 1);
+    assert_eq!(report.malformed.count, 0);
+}
+
+#[test]
+fn header_without_a_needed_column_fails() {
+    let data = b"timeStamp,label,success\n1,a,true\n".to_vec();
+    let err = analyze_reader(Path::new("t.jtl"), Cursor::new(data), 2).unwrap_err();
+    assert!(err.to_string().contains("`elapsed`"), "{err}");
+}
