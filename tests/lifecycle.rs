@@ -227,19 +227,27 @@ pub fn slow_template() -> String {
     t
 }
 
-#[test]
-fn sigterm_during_creation_deletes_the_stack_and_exits_143() {
-    let Some(url) = localstack() else { return };
-    seed(&url, &[]);
+/// Starts `run` on the slow template and returns once the stack is being
+/// created: the blueprint's folder, the process, its later stdout lines,
+/// and the lines so far.
+pub fn start_slow_run(
+    url: &str,
+    stack: &str,
+) -> (
+    tempfile::TempDir,
+    std::process::Child,
+    mpsc::Receiver<(Instant, String)>,
+    Vec<String>,
+) {
+    seed(url, &[]);
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "t.yaml", &slow_template());
-    let stack = unique("it-term");
     let bp = write(
         dir.path(),
         "bp.yml",
         &format!("stack: {stack}\nbucket: {BUCKET}\ntemplate: t.yaml\n"),
     );
-    let mut child = against(&url)
+    let mut child = against(url)
         .args(["run", "--output", "plain"])
         .arg(&bp)
         .stdout(Stdio::piped())
@@ -260,9 +268,16 @@ fn sigterm_during_creation_deletes_the_stack_and_exits_143() {
             .expect("run starts");
         seen.push(line.clone());
         if line.contains("CREATE_IN_PROGRESS") {
-            break;
+            return (dir, child, rx, seen);
         }
     }
+}
+
+#[test]
+fn sigterm_during_creation_deletes_the_stack_and_exits_143() {
+    let Some(url) = localstack() else { return };
+    let stack = unique("it-term");
+    let (_dir, mut child, rx, mut seen) = start_slow_run(&url, &stack);
     assert!(
         seen.iter().any(|l| l.contains("passing it by URL")),
         "{seen:?}"

@@ -1,13 +1,11 @@
 //! `observe`, `delete` and `reap` against LocalStack, and the second
 //! signal during a run.
 
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
 use std::time::Duration;
 
 use aws_sdk_cloudformation as cfn;
 
-use crate::lifecycle::{BUCKET, seed, stack_status};
+use crate::lifecycle::stack_status;
 use crate::support::*;
 
 fn create(url: &str, name: &str, tags: &[(&str, &str)]) {
@@ -111,28 +109,8 @@ fn reap_deletes_only_expired_stampede_stacks() {
 #[test]
 fn second_signal_exits_at_once_naming_the_stack() {
     let Some(url) = localstack() else { return };
-    seed(&url, &[]);
-    let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "t.yaml", &crate::lifecycle::slow_template());
     let stack = unique("it-twice");
-    let bp = write(
-        dir.path(),
-        "bp.yml",
-        &format!("stack: {stack}\nbucket: {BUCKET}\ntemplate: t.yaml\n"),
-    );
-    let mut child = against(&url)
-        .args(["run", "--output", "plain"])
-        .arg(&bp)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-        if line.contains("CREATE_IN_PROGRESS") {
-            break;
-        }
-    }
+    let (_dir, child, _lines, _) = crate::lifecycle::start_slow_run(&url, &stack);
     let pid = child.id().to_string();
     std::process::Command::new("kill")
         .args(["-TERM", &pid])

@@ -31,6 +31,20 @@ pub struct RunVerdict {
 }
 
 impl RunVerdict {
+    /// The final result object: status, exit code, gate and totals.
+    pub fn result(&self, plan: &Plan) -> serde_json::Value {
+        serde_json::json!({
+            "run_id": plan.run.id,
+            "status": self.status,
+            "exit_code": self.code,
+            "message": self.message,
+            "gate": self.gate.as_ref().map(|g| g.verdict),
+            "total": self.summary.as_ref().and_then(|s| s.total.as_ref()).map(|t| {
+                serde_json::json!({"count": t.count, "errors": t.errors, "mean": t.mean, "p50": t.p50, "p95": t.p95, "p99": t.p99})
+            }),
+        })
+    }
+
     /// A verdict without results.
     pub fn new(code: u8, status: &'static str, message: impl Into<Option<String>>) -> Self {
         RunVerdict {

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use serde_json::json;
 use tokio::process::{Child, Command};
 use tokio_util::sync::CancellationToken;
 
@@ -169,16 +168,7 @@ pub async fn run(
     if let Some(m) = &verdict.message {
         ui.warn(m);
     }
-    ui.finish(json!({
-        "run_id": plan.run.id,
-        "status": verdict.status,
-        "exit_code": verdict.code,
-        "message": verdict.message,
-        "gate": verdict.gate.as_ref().map(|g| g.verdict),
-        "total": verdict.summary.as_ref().and_then(|s| s.total.as_ref()).map(|t| {
-            json!({"count": t.count, "errors": t.errors, "mean": t.mean, "p50": t.p50, "p95": t.p95, "p99": t.p99})
-        }),
-    }));
+    ui.finish(verdict.result(plan));
     Ok(ExitCode::from(verdict.code))
 }
 

@@ -215,16 +215,8 @@ fn report(
             "delete_error".into()
         }
     };
-    ui.finish(json!({
-        "run_id": plan.run.id,
-        "stack": plan.stack,
-        "status": verdict.status,
-        "exit_code": verdict.code,
-        "message": verdict.message,
-        "stack_state": deleted,
-        "gate": verdict.gate.as_ref().map(|g| g.verdict),
-        "total": verdict.summary.as_ref().and_then(|s| s.total.as_ref()).map(|t| {
-            json!({"count": t.count, "errors": t.errors, "mean": t.mean, "p50": t.p50, "p95": t.p95, "p99": t.p99})
-        }),
-    }));
+    let mut result = verdict.result(plan);
+    result["stack"] = json!(plan.stack);
+    result["stack_state"] = json!(deleted);
+    ui.finish(result);
 }
