@@ -295,7 +295,18 @@ impl Loader<'_> {
             .clone()
             .unwrap_or_else(|| context::default_run_id(&stack));
         let testcase = match &raw.testcase {
-            Some(t) => Some(base.join(self.render("testcase", t, &ctx)?)),
+            Some(t) => {
+                let path = base.join(self.render("testcase", t, &ctx)?);
+                // Checked now, so a missing file stops the run before
+                // anything is uploaded or created.
+                if !path.is_file() {
+                    return Err(self.at(
+                        line_of(self.text, "testcase:"),
+                        format!("testcase: {} does not exist", path.display()),
+                    ));
+                }
+                Some(path)
+            }
             None => None,
         };
         let run = RunInfo::new(&run_id, &bucket, testcase.as_deref());

@@ -53,6 +53,7 @@ fn project() -> (Dir, PathBuf) {
         "templates/bee.sh",
         "#!/bin/bash\necho \"run {{run.id}}\" > /tmp/x\nURL='${ReadyHandle}'\n",
     );
+    d.file("testcases/checkout.jmx", "<jmeterTestPlan/>");
     let bp = d.file("bp.yml", BLUEPRINT);
     (d, bp)
 }
@@ -242,6 +243,7 @@ fn short_form_tags_survive_rendering() {
 #[test]
 fn local_target_needs_no_bucket_or_template() {
     let d = Dir::new();
+    d.file("t.jmx", "<jmeterTestPlan/>");
     let bp = d.file(
         "l.yml",
         "stack: quick\ntarget: local\nlocal: { bees: 2 }\ntestcase: t.jmx\n",
@@ -255,4 +257,15 @@ fn local_target_needs_no_bucket_or_template() {
         }
     );
     assert!(plan.template.is_none());
+}
+
+#[test]
+fn missing_testcase_names_the_line() {
+    let (d, _) = project();
+    let bp = d.file("bad.yml", &BLUEPRINT.replace("checkout.jmx", "nope.jmx"));
+    let e = err(&bp);
+    assert!(
+        e.contains("bad.yml:6: testcase: ") && e.ends_with("nope.jmx does not exist"),
+        "{e}"
+    );
 }
