@@ -112,3 +112,25 @@ fn bad_blueprint_creates_nothing_in_aws() {
         "{out:?}"
     );
 }
+
+#[test]
+fn a_bee_binary_that_is_not_x86_64_linux_is_refused_before_any_aws_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = write(
+        dir.path(),
+        "stampede-macos",
+        "\u{cf}\u{fa}\u{ed}\u{fe} not an ELF",
+    );
+    let out = run(stampede()
+        .args(["run", "blueprints/jmeter.yml", "--bee-binary"])
+        .arg(&fake)
+        .env("STAMPEDE_BUCKET", "b")
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_REGION", "us-east-1")
+        .current_dir(root()));
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("is not an x86_64 Linux executable"),
+        "{out:?}"
+    );
+}

@@ -46,9 +46,27 @@ fn service(var: &str) -> Option<String> {
     }
 }
 
+/// A stand-in bee binary: the real binary's ELF header only. LocalStack
+/// starts no instances, so nothing runs it, and uploading the 300 MB debug
+/// binary on every run would only fill LocalStack's memory.
+fn bee_stand_in() -> PathBuf {
+    static PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        let mut head = vec![0u8; 64];
+        let mut f = std::fs::File::open(env!("CARGO_BIN_EXE_stampede")).unwrap();
+        std::io::Read::read_exact(&mut f, &mut head).unwrap();
+        let path =
+            std::env::temp_dir().join(format!("stampede-bee-stand-in-{}", std::process::id()));
+        std::fs::write(&path, head).unwrap();
+        path
+    })
+    .clone()
+}
+
 /// A command pointed at LocalStack.
 pub fn against(url: &str) -> Command {
     let mut cmd = stampede();
+    cmd.env("STAMPEDE_BEE_BINARY", bee_stand_in());
     cmd.env("AWS_ENDPOINT_URL", url)
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")

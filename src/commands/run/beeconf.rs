@@ -49,13 +49,16 @@ pub fn binary(given: Option<&Path>) -> anyhow::Result<PathBuf> {
         Some(p) => p.to_path_buf(),
         None => std::env::current_exe().context("finding this executable")?,
     };
-    let mut head = [0u8; 20];
+    let mut head = Vec::with_capacity(20);
     std::fs::File::open(&path)
-        .and_then(|mut f| f.read_exact(&mut head))
-        .with_context(|| format!("reading the bee binary {}", path.display()))?;
+        .and_then(|f| f.take(20).read_to_end(&mut head))
+        .map_err(|e| InputError(format!("the bee binary {}: {e}", path.display())))?;
     // ELF magic, 64-bit class, machine 0x3E (x86-64).
-    if &head[..4] != b"\x7fELF" || head[4] != 2 || u16::from_le_bytes([head[18], head[19]]) != 0x3E
-    {
+    let elf_x86_64 = head.len() == 20
+        && &head[..4] == b"\x7fELF"
+        && head[4] == 2
+        && u16::from_le_bytes([head[18], head[19]]) == 0x3E;
+    if !elf_x86_64 {
         anyhow::bail!(InputError(format!(
             "the bee binary {} is not an x86_64 Linux executable; build one (cargo build --release --target x86_64-unknown-linux-gnu) and pass --bee-binary",
             path.display()
