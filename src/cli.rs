@@ -129,9 +129,9 @@ pub struct RunArgs {
     /// Leave the stack in place when the run ends.
     #[arg(long)]
     pub keep: bool,
-    /// Folder for summary.json and other reports (default: current folder).
-    #[arg(long, value_name = "DIR")]
-    pub report: Option<PathBuf>,
+    /// Folder for summary.json, the bees' JTLs and other reports.
+    #[arg(long, value_name = "DIR", default_value = "stampede-report")]
+    pub report: PathBuf,
     /// Gate file; overrides the blueprint's `gate`.
     #[arg(long, value_name = "FILE")]
     pub gate: Option<PathBuf>,

@@ -1,7 +1,6 @@
 //! After the bees: the summary, the gate, and the stored history that
 //! later builds compare against.
 
-use std::path::PathBuf;
 
 use anyhow::Context;
 
@@ -71,7 +70,7 @@ async fn results_inner(
     args: &RunArgs,
     ui: &Reporter,
 ) -> anyhow::Result<RunVerdict> {
-    let report_dir = args.report.clone().unwrap_or_else(|| PathBuf::from("."));
+    let report_dir = args.report.clone();
     let collected = collect::collect(&clients.s3, plan, &report_dir.join("jtl")).await?;
     let Some(collected) = collected else {
         return Ok(RunVerdict::new(
@@ -107,7 +106,7 @@ pub async fn conclude(
     files: usize,
     store: Option<&Store<'_>>,
 ) -> anyhow::Result<RunVerdict> {
-    let report_dir = args.report.clone().unwrap_or_else(|| PathBuf::from("."));
+    let report_dir = args.report.clone();
     ui.info(&format!("results of {files} bee file(s):"));
     ui.block(&table::text(&summary));
     if summary.malformed > 0 {

@@ -51,7 +51,7 @@ pub async fn run(
         ))
     })?;
     let jmeter = find_jmeter()?;
-    let report = args.report.clone().unwrap_or_else(|| PathBuf::from("."));
+    let report = args.report.clone();
     let results_dir = report.join("results");
     // A previous run's files would be counted as this run's.
     let _ = std::fs::remove_dir_all(&results_dir);
