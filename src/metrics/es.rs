@@ -10,6 +10,31 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use url::Url;
 
+/// A `_bulk` answer, reduced to what retries need.
+#[derive(Debug, serde::Deserialize)]
+pub struct BulkAnswer {
+    /// Whether any item failed.
+    pub errors: bool,
+    /// Per item, in request order.
+    #[serde(default)]
+    pub items: Vec<BulkItem>,
+}
+
+/// One item of a `_bulk` answer.
+#[derive(Debug, serde::Deserialize)]
+pub struct BulkItem {
+    /// The `index` action's outcome.
+    #[serde(default)]
+    pub index: Option<ItemStatus>,
+}
+
+/// An item's HTTP status.
+#[derive(Debug, serde::Deserialize)]
+pub struct ItemStatus {
+    /// 2xx indexed; 429 and 5xx worth retrying; other 4xx rejected.
+    pub status: u16,
+}
+
 /// What can go wrong talking to the search cluster.
 #[derive(Debug, thiserror::Error)]
 pub enum EsError {
@@ -109,7 +134,7 @@ impl Es {
         &self,
         method: Method,
         path: &str,
-        body: Vec<u8>,
+        body: bytes::Bytes,
         content_type: &str,
     ) -> Result<(StatusCode, Vec<u8>), EsError> {
         let url = self
@@ -166,10 +191,13 @@ impl Es {
         Ok((status, bytes.to_vec()))
     }
 
-    /// Sends an NDJSON `_bulk` body (which must end with a newline).
-    pub async fn bulk(&self, body: Vec<u8>) -> Result<Value, EsError> {
+    /// Sends an NDJSON `_bulk` body (which must end with a newline). The
+    /// answer is filtered down to what retries need: the error flag and
+    /// each item's status.
+    pub async fn bulk(&self, body: bytes::Bytes) -> Result<BulkAnswer, EsError> {
+        let path = "_bulk?filter_path=errors,items.*.status";
         let (_, bytes) = self
-            .send(Method::POST, "_bulk", body, "application/x-ndjson")
+            .send(Method::POST, path, body, "application/x-ndjson")
             .await?;
         serde_json::from_slice(&bytes)
             .map_err(|e| EsError::Unavailable(format!("_bulk answer is not JSON: {e}")))
@@ -182,7 +210,7 @@ impl Es {
             .send(
                 Method::POST,
                 &format!("{index}/_search"),
-                body,
+                body.into(),
                 "application/json",
             )
             .await?;
@@ -193,7 +221,7 @@ impl Es {
     /// PUTs a JSON document at `path`.
     pub async fn put(&self, path: &str, doc: &Value) -> Result<(), EsError> {
         let body = serde_json::to_vec(doc).unwrap_or_default();
-        self.send(Method::PUT, path, body, "application/json")
+        self.send(Method::PUT, path, body.into(), "application/json")
             .await
             .map(|_| ())
     }

@@ -7,11 +7,10 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
 use tokio::sync::watch;
 
 use super::doc::{DocWriter, index_template};
-use super::es::{Es, EsError};
+use super::es::{BulkAnswer, Es, EsError};
 use super::tail::Tail;
 
 /// Rows per `_bulk` request.
@@ -63,14 +62,88 @@ pub async fn prepare(es: &Es, index: &str) -> Result<(), EsError> {
     .await
 }
 
-struct Item {
+/// Rows waiting to be indexed: one body buffer, and where each row's
+/// action and document lines sit in it.
+#[derive(Default)]
+struct Batch {
     body: Vec<u8>,
-    attempts: u32,
+    /// (start, end, per-item rejections so far)
+    items: Vec<(usize, usize, u32)>,
+}
+
+impl Batch {
+    fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// A batch of just the items `keep` selects, with their new counts.
+    fn retain(&self, keep: &[(usize, u32)]) -> Batch {
+        let mut out = Batch::default();
+        for &(i, attempts) in keep {
+            let (a, b, _) = self.items[i];
+            let start = out.body.len();
+            out.body.extend_from_slice(&self.body[a..b]);
+            out.items.push((start, out.body.len(), attempts));
+        }
+        out
+    }
+}
+
+/// Where rows come from and how they become documents.
+struct Source {
+    tail: Tail,
+    leftover: Vec<super::tail::Row>,
+    writer: Option<DocWriter>,
+    malformed: u64,
+}
+
+impl Source {
+    /// Reads rows into a batch of up to [`BATCH_ROWS`]; the flag says
+    /// whether the whole (finished) file has been read.
+    fn fill(
+        &mut self,
+        cfg: &ShipConfig,
+        finished: bool,
+        path: &Path,
+    ) -> Result<(Batch, bool), EsError> {
+        let mut batch = Batch::default();
+        loop {
+            let mut rows = std::mem::take(&mut self.leftover);
+            if rows.is_empty() {
+                rows = self
+                    .tail
+                    .poll(finished)
+                    .map_err(|e| EsError::Rejected(format!("reading {}: {e}", path.display())))?;
+            }
+            // Exactly BATCH_ROWS per request: the rest waits for the next.
+            let room = BATCH_ROWS - batch.len();
+            if rows.len() > room {
+                self.leftover = rows.split_off(room);
+            }
+            for row in &rows {
+                let w = self.writer.get_or_insert_with(|| {
+                    let h = self.tail.header().expect("a row implies a header");
+                    DocWriter::new(h, &cfg.index, &cfg.bee, &cfg.run_id)
+                });
+                let start = batch.body.len();
+                if w.write(row, &mut batch.body) {
+                    batch.items.push((start, batch.body.len(), 0));
+                } else {
+                    self.malformed += 1;
+                }
+            }
+            let drained = self.tail.at_eof() && self.leftover.is_empty();
+            if batch.len() >= BATCH_ROWS || drained {
+                return Ok((batch, finished && drained));
+            }
+        }
+    }
 }
 
 /// Ships `path`. `writer_done` says when the file is complete (`None`:
 /// it already is); shipping ends when everything up to the end of the
-/// complete file has been indexed or given up.
+/// complete file has been indexed or given up. The next batch is read
+/// while the current one is in flight.
 pub async fn ship(
     es: &Es,
     cfg: &ShipConfig,
@@ -79,40 +152,30 @@ pub async fn ship(
     log: &(dyn Fn(&str) + Sync),
 ) -> Result<Shipped, EsError> {
     let mut stats = Shipped::default();
-    let mut tail = wait_open(path, writer_done.as_mut()).await?;
-    let mut batch: Vec<Item> = Vec::new();
-    let mut writer: Option<DocWriter> = None;
+    let mut src = Source {
+        tail: wait_open(path, writer_done.as_mut()).await?,
+        leftover: Vec::new(),
+        writer: None,
+        malformed: 0,
+    };
+    let is_done = |w: &Option<watch::Receiver<bool>>| w.as_ref().is_none_or(|w| *w.borrow());
+    let (mut next, mut complete) = src.fill(cfg, is_done(&writer_done), path)?;
     loop {
-        let finished = writer_done.as_ref().is_none_or(|w| *w.borrow());
-        let rows = tail
-            .poll(finished)
-            .map_err(|e| EsError::Rejected(format!("reading {}: {e}", path.display())))?;
-        let idle = rows.is_empty();
-        for row in rows {
-            let w = writer.get_or_insert_with(|| {
-                let h = tail.header().expect("a row implies a header");
-                DocWriter::new(h, &cfg.index, &cfg.bee, &cfg.run_id)
-            });
-            let mut body = Vec::with_capacity(512);
-            if w.write(&row, &mut body) {
-                batch.push(Item { body, attempts: 0 });
-            } else {
-                stats.malformed += 1;
-            }
-            if batch.len() >= BATCH_ROWS {
-                flush(es, cfg, &mut batch, &mut stats, finished, log).await;
-            }
-        }
-        if idle {
-            if !batch.is_empty() {
-                flush(es, cfg, &mut batch, &mut stats, finished, log).await;
-                continue;
-            }
-            if finished {
+        if next.len() == 0 {
+            if complete {
+                stats.malformed = src.malformed;
                 return Ok(stats);
             }
             wait(writer_done.as_mut()).await;
+            (next, complete) = src.fill(cfg, is_done(&writer_done), path)?;
+            continue;
         }
+        let batch = std::mem::take(&mut next);
+        let finished = is_done(&writer_done);
+        let (_, filled) = tokio::join!(flush(es, cfg, batch, &mut stats, finished, log), async {
+            src.fill(cfg, finished, path)
+        });
+        (next, complete) = filled?;
     }
 }
 
@@ -154,18 +217,18 @@ async fn wait(done: Option<&mut watch::Receiver<bool>>) {
 async fn flush(
     es: &Es,
     cfg: &ShipConfig,
-    batch: &mut Vec<Item>,
+    mut batch: Batch,
     stats: &mut Shipped,
     finished: bool,
     log: &(dyn Fn(&str) + Sync),
 ) {
     let mut backoff = Duration::from_millis(200);
     let mut down_since: Option<Instant> = None;
-    while !batch.is_empty() {
-        let body: Vec<u8> = batch.iter().flat_map(|i| i.body.iter().copied()).collect();
+    let mut body = bytes::Bytes::from(std::mem::take(&mut batch.body));
+    while batch.len() > 0 {
         stats.requests += 1;
-        match es.bulk(body).await {
-            Ok(resp) => {
+        match es.bulk(body.clone()).await {
+            Ok(answer) => {
                 if down_since.take().is_some() {
                     log(&format!(
                         "{} is back; resuming from the file offset",
@@ -173,8 +236,10 @@ async fn flush(
                     ));
                 }
                 backoff = Duration::from_millis(200);
-                let retry = settle(&resp, batch, stats);
-                if retry {
+                batch.body = body.to_vec();
+                batch = settle(&answer, &batch, stats);
+                body = bytes::Bytes::from(std::mem::take(&mut batch.body));
+                if batch.len() > 0 {
                     tokio::time::sleep(backoff).await;
                 }
             }
@@ -186,7 +251,6 @@ async fn flush(
                 if !e.is_transient() || (finished && since.elapsed() > cfg.give_up_after) {
                     log(&format!("giving up {} rows: {e}", batch.len()));
                     stats.lost += batch.len() as u64;
-                    batch.clear();
                     return;
                 }
                 log(&format!(
@@ -201,34 +265,38 @@ async fn flush(
     }
 }
 
-/// Removes the items the bulk answer confirms; counts the ones rejected
-/// too often as lost. Returns whether any remain to retry.
-fn settle(resp: &Value, batch: &mut Vec<Item>, stats: &mut Shipped) -> bool {
-    let items = resp["items"].as_array();
-    if resp["errors"] != Value::Bool(true) {
+/// Counts the items the answer confirms and those rejected too often (as
+/// lost); returns the batch of items to send again.
+fn settle(answer: &BulkAnswer, batch: &Batch, stats: &mut Shipped) -> Batch {
+    if !answer.errors {
         stats.rows += batch.len() as u64;
-        batch.clear();
-        return false;
+        return Batch::default();
     }
-    let Some(items) = items.filter(|i| i.len() == batch.len()) else {
+    if answer.items.len() != batch.len() {
         // An answer that does not match the request: send it all again
         // (ids make that safe).
-        return true;
-    };
+        return batch.retain(
+            &batch
+                .items
+                .iter()
+                .enumerate()
+                .map(|(i, it)| (i, it.2))
+                .collect::<Vec<_>>(),
+        );
+    }
     let mut keep = Vec::new();
-    for (item, answer) in std::mem::take(batch).into_iter().zip(items) {
-        let status = answer["index"]["status"].as_u64().unwrap_or(500);
+    for (i, (item, answer)) in batch.items.iter().zip(&answer.items).enumerate() {
+        let status = answer.index.as_ref().map_or(500, |s| s.status);
+        let attempts = item.2;
         if (200..300).contains(&status) {
             stats.rows += 1;
-        } else if status == 429 || status >= 500 || item.attempts + 1 < ITEM_ATTEMPTS {
-            keep.push(Item {
-                attempts: item.attempts + u32::from(status < 500 && status != 429),
-                ..item
-            });
+        } else if status == 429 || status >= 500 {
+            keep.push((i, attempts));
+        } else if attempts + 1 < ITEM_ATTEMPTS {
+            keep.push((i, attempts + 1));
         } else {
             stats.lost += 1;
         }
     }
-    *batch = keep;
-    !batch.is_empty()
+    batch.retain(&keep)
 }

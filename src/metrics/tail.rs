@@ -57,7 +57,11 @@ pub struct Tail {
     buf: Vec<u8>,
     header: Option<Header>,
     header_end: u64,
+    eof: bool,
 }
+
+/// Most bytes one poll reads.
+pub const MAX_READ: u64 = 4 << 20;
 
 impl Tail {
     /// Opens `path`; rows before `from` are skipped (already shipped).
@@ -69,6 +73,7 @@ impl Tail {
             buf: Vec::new(),
             header: None,
             header_end: from,
+            eof: false,
         })
     }
 
@@ -82,18 +87,26 @@ impl Tail {
         self.base
     }
 
-    /// New complete rows. With `finished`, the writer is done and a last
-    /// line without its newline counts too.
+    /// Whether the last poll read up to the end of the file.
+    pub fn at_eof(&self) -> bool {
+        self.eof
+    }
+
+    /// New complete rows, reading at most [`MAX_READ`] bytes, so memory
+    /// stays bounded and a big file is shipped as it is read. With
+    /// `finished`, the writer is done and a last line without its newline
+    /// counts too, once the end of the file is reached.
     pub fn poll(&mut self, finished: bool) -> io::Result<Vec<Row>> {
         self.file
             .seek(SeekFrom::Start(self.base + self.buf.len() as u64))?;
-        self.file.read_to_end(&mut self.buf)?;
+        let read = (&mut self.file).take(MAX_READ).read_to_end(&mut self.buf)?;
+        self.eof = (read as u64) < MAX_READ;
+        let whole = finished && self.eof;
         let end = match last_boundary(&self.buf) {
+            _ if whole => self.buf.len(),
             Some(i) => i + 1,
-            None if finished => self.buf.len(),
             None => return Ok(Vec::new()),
         };
-        let end = if finished { self.buf.len() } else { end };
         let mut rows = Vec::new();
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
