@@ -1,7 +1,6 @@
 //! After the bees: the summary, the gate, and the stored history that
 //! later builds compare against.
 
-
 use anyhow::Context;
 
 use super::collect;
