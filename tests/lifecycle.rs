@@ -263,9 +263,11 @@ pub fn start_slow_run(
     });
     let mut seen = Vec::new();
     loop {
-        let (_, line) = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("run starts");
+        let Ok((_, line)) = rx.recv_timeout(Duration::from_secs(60)) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the run did not start creating: {seen:?}");
+        };
         seen.push(line.clone());
         if line.contains("CREATE_IN_PROGRESS") {
             return (dir, child, rx, seen);

@@ -3,6 +3,7 @@
 //! aggregates merge at the end. Memory stays bounded by the blocks in
 //! flight, whatever the file's size.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Cursor, Read};
 use std::path::{Path, PathBuf};
@@ -12,12 +13,12 @@ use std::sync::{Arc, Mutex};
 use flate2::read::MultiGzDecoder;
 
 use super::ResultsError;
-use super::aggregate::Aggregate;
+use super::aggregate::{Aggregate, LocalAggregate};
 use super::jtl::Columns;
 use super::rows::RowReader;
 use super::split::{Block, Splitter};
 
-const BLOCK_SIZE: usize = 512 << 10;
+const BLOCK_SIZE: usize = 1 << 20;
 /// How many malformed line numbers to keep for the report.
 const KEEP_BAD_LINES: usize = 5;
 
@@ -42,11 +43,12 @@ impl Malformed {
         }
     }
 
-    fn merge(&mut self, other: &Malformed) {
-        self.count += other.count;
-        self.first_lines.extend(&other.first_lines);
-        self.first_lines.sort_unstable();
-        self.first_lines.truncate(KEEP_BAD_LINES);
+    /// Adds `count` rows, of which `lines` are the first few's lines.
+    fn add_some(&mut self, count: u64, lines: &[u64]) {
+        for &l in lines {
+            self.add(l);
+        }
+        self.count += count - lines.len() as u64;
     }
 }
 
@@ -80,7 +82,7 @@ pub fn analyze_paths(paths: &[PathBuf], workers: usize) -> Result<Analysis, Resu
             source,
         })?;
         let (agg, report) = analyze_reader(path, file, workers)?;
-        out.aggregate.merge(&agg);
+        out.aggregate.absorb(agg);
         out.files.push(report);
     }
     Ok(out)
@@ -132,6 +134,39 @@ pub fn analyze_reader<R: Read + Send + 'static>(
     run_workers(path, stream, first_line, &cols, workers)
 }
 
+/// Malformed rows, placed at their file lines once every block before
+/// theirs has told how many lines it held (blocks finish in any order).
+struct LineBook {
+    /// The next block in file order, and the file line it starts on.
+    next: u64,
+    line: u64,
+    /// Blocks done ahead of `next`: lines held, malformed rows, the first
+    /// few of their lines (within the block). At most the blocks in flight.
+    ahead: BTreeMap<u64, (u64, u64, Vec<u64>)>,
+    malformed: Malformed,
+}
+
+impl LineBook {
+    fn new(first_line: u64) -> Self {
+        LineBook {
+            next: 0,
+            line: first_line,
+            ahead: BTreeMap::new(),
+            malformed: Malformed::default(),
+        }
+    }
+
+    fn done(&mut self, seq: u64, lines: u64, bad: u64, bad_lines: Vec<u64>) {
+        self.ahead.insert(seq, (lines, bad, bad_lines));
+        while let Some((lines, bad, bad_lines)) = self.ahead.remove(&self.next) {
+            let at: Vec<u64> = bad_lines.iter().map(|l| self.line + l).collect();
+            self.malformed.add_some(bad, &at);
+            self.line += lines;
+            self.next += 1;
+        }
+    }
+}
+
 fn run_workers<R: Read + Send + 'static>(
     path: &Path,
     stream: R,
@@ -159,8 +194,10 @@ fn run_blocks<R: Read + Send + 'static>(
     // Never full: there are only `buffers` buffers.
     let (back_tx, back_rx) = sync_channel::<Vec<u8>>(buffers);
     let rx = Arc::new(Mutex::new(rx));
+    let book = Arc::new(Mutex::new(LineBook::new(first_line)));
     let reader = std::thread::spawn(move || -> io::Result<()> {
-        let mut splitter = Splitter::new(stream, block_size, first_line);
+        // Workers count lines as they parse: the reader does not.
+        let mut splitter = Splitter::uncounted(stream, block_size);
         let mut made = 1;
         while let Some(block) = splitter.next_block()? {
             if tx.send(block).is_err() {
@@ -189,19 +226,25 @@ fn run_blocks<R: Read + Send + 'static>(
             let rx = rx.clone();
             let back = back_tx.clone();
             let cols = cols.clone();
-            std::thread::spawn(move || parse_blocks(&rx, &back, &cols))
+            let book = book.clone();
+            std::thread::spawn(move || parse_blocks(&rx, &back, &book, &cols))
         })
         .collect();
     drop(back_tx);
-    let mut agg = Aggregate::default();
-    let mut malformed = Malformed::default();
+    // Workers' samples add up before they become HdrHistograms: one
+    // conversion per label, not one per label and worker.
+    let mut local = LocalAggregate::default();
     let mut rows = 0;
     for h in handles {
-        let (a, m, n) = h.join().expect("parser thread panicked");
-        agg.absorb(a);
-        malformed.merge(&m);
+        let (a, n) = h.join().expect("parser thread panicked");
+        if local.is_empty() {
+            local = a;
+        } else {
+            local.merge(&a);
+        }
         rows += n;
     }
+    let agg = local.finish();
     reader
         .join()
         .expect("reader thread panicked")
@@ -209,6 +252,7 @@ fn run_blocks<R: Read + Send + 'static>(
             path: path.to_path_buf(),
             source,
         })?;
+    let malformed = std::mem::take(&mut book.lock().expect("line book").malformed);
     let report = FileReport {
         path: path.to_path_buf(),
         rows,
@@ -220,10 +264,10 @@ fn run_blocks<R: Read + Send + 'static>(
 fn parse_blocks(
     rx: &Mutex<Receiver<Block>>,
     back: &SyncSender<Vec<u8>>,
+    book: &Mutex<LineBook>,
     cols: &Columns,
-) -> (Aggregate, Malformed, u64) {
-    let mut agg = Aggregate::default();
-    let mut bad = Malformed::default();
+) -> (LocalAggregate, u64) {
+    let mut agg = LocalAggregate::default();
     let mut rows = 0;
     let mut reader = RowReader::new(cols);
     loop {
@@ -231,20 +275,30 @@ fn parse_blocks(
             Ok(Ok(b)) => b,
             _ => break,
         };
-        let first_line = block.first_line;
-        reader.read_block(
+        agg.start_block(block.seq);
+        let mut bad = 0;
+        let mut bad_lines = Vec::new();
+        let lines = reader.read_block(
             &block.data,
             block.last,
             |s| {
                 rows += 1;
                 agg.record(s);
             },
-            |line| bad.add(first_line + line),
+            |line| {
+                bad += 1;
+                if bad_lines.len() < KEEP_BAD_LINES {
+                    bad_lines.push(line);
+                }
+            },
         );
+        if let Ok(mut book) = book.lock() {
+            book.done(block.seq, lines, bad, bad_lines);
+        }
         // The reader may be gone (an I/O error): then the buffer just drops.
         let _ = back.send(block.data);
     }
-    (agg, bad, rows)
+    (agg, rows)
 }
 
 #[cfg(test)]

@@ -111,23 +111,65 @@ pub fn parse_row<'a>(row: &'a csv::ByteRecord, cols: &Columns) -> Option<Sample<
 }
 
 /// A plain decimal, as JMeter writes counts and times.
+#[inline]
 pub(crate) fn parse_u64(b: &[u8]) -> Option<u64> {
+    // 19 digits always fit in a u64.
     if b.is_empty() || b.len() > 19 {
         return None;
     }
     let mut n: u64 = 0;
-    for &c in b {
-        if !c.is_ascii_digit() {
+    let mut rest = b;
+    // Timestamps have 13 digits: eight at a time first.
+    while let Some((word, tail)) = rest.split_first_chunk::<8>() {
+        let w = u64::from_le_bytes(*word);
+        if !eight_digits(w) {
             return None;
         }
-        n = n * 10 + u64::from(c - b'0');
+        n = n * 100_000_000 + parse_eight(w);
+        rest = tail;
+    }
+    for &c in rest {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        n = n * 10 + u64::from(d);
     }
     Some(n)
 }
 
+/// Whether all eight bytes of `w` are ASCII digits.
+#[inline(always)]
+fn eight_digits(w: u64) -> bool {
+    const HIGH: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    const ZEROS: u64 = 0x3030_3030_3030_3030;
+    w & HIGH == ZEROS && w.wrapping_add(0x0606_0606_0606_0606) & HIGH == ZEROS
+}
+
+/// The value of eight ASCII digits read little-endian (the first digit
+/// in the lowest byte), by pairs, then fours, then all eight.
+#[inline(always)]
+fn parse_eight(w: u64) -> u64 {
+    const MASK: u64 = 0x0000_00FF_0000_00FF;
+    const MUL1: u64 = 100 + (1_000_000 << 32);
+    const MUL2: u64 = 1 + (10_000 << 32);
+    let v = w - 0x3030_3030_3030_3030;
+    let v = v * 10 + (v >> 8);
+    ((v & MASK)
+        .wrapping_mul(MUL1)
+        .wrapping_add(((v >> 16) & MASK).wrapping_mul(MUL2)))
+        >> 32
+}
+
 /// `true` or `false`, any case.
+#[inline]
 pub(crate) fn parse_bool(b: &[u8]) -> Option<bool> {
-    if b.eq_ignore_ascii_case(b"true") {
+    // What JMeter writes, before any other case.
+    if b == b"true" {
+        Some(true)
+    } else if b == b"false" {
+        Some(false)
+    } else if b.eq_ignore_ascii_case(b"true") {
         Some(true)
     } else if b.eq_ignore_ascii_case(b"false") {
         Some(false)
@@ -149,10 +191,16 @@ const DATE_FORMATS: &[&str] = &[
 ];
 
 /// Epoch milliseconds, or one of JMeter's formatted dates.
+#[inline]
 pub fn parse_timestamp(b: &[u8]) -> Option<i64> {
     if let Some(n) = parse_u64(b) {
         return i64::try_from(n).ok();
     }
+    parse_date(b)
+}
+
+#[cold]
+fn parse_date(b: &[u8]) -> Option<i64> {
     let s = std::str::from_utf8(b).ok()?.trim();
     DATE_FORMATS.iter().find_map(|f| {
         NaiveDateTime::parse_from_str(s, f)
@@ -193,6 +241,45 @@ mod tests {
     fn header_missing_elapsed_names_it() {
         let err = header("timeStamp,label,success").unwrap().unwrap_err();
         assert!(err.contains("`elapsed`"), "{err}");
+    }
+
+    #[test]
+    fn decimals() {
+        for n in [
+            0u64,
+            7,
+            12345678,
+            123456789,
+            1_700_000_000_123,
+            99_999_999_999_999_999,
+            9_999_999_999_999_999_999,
+        ] {
+            assert_eq!(parse_u64(n.to_string().as_bytes()), Some(n), "{n}");
+        }
+        assert_eq!(parse_u64(b"00000000000042"), Some(42));
+        for bad in [
+            &b""[..],
+            b"12345678901234567890",
+            b"1700000000:00",
+            b"17000/0000000",
+            b"1234567a",
+            b" 1234567",
+            b"-1",
+            b"12345678\x00",
+        ] {
+            assert_eq!(parse_u64(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        }
+        // Every byte value in every position of an 8-digit word.
+        for pos in 0..8 {
+            for b in 0..=255u8 {
+                let mut w = *b"12345678";
+                w[pos] = b;
+                let want = b
+                    .is_ascii_digit()
+                    .then(|| std::str::from_utf8(&w).unwrap().parse::<u64>().unwrap());
+                assert_eq!(parse_u64(&w), want, "{w:?}");
+            }
+        }
     }
 
     #[test]

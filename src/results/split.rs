@@ -11,8 +11,13 @@ use memchr::{memchr, memrchr};
 pub struct Block {
     /// Bytes of whole rows (the last row may lack its newline at EOF).
     pub data: Vec<u8>,
-    /// 1-based file line of `data[0]`.
+    /// 1-based file line of `data[0]`; 0 when the splitter does not count
+    /// lines (see [`Splitter::uncounted`], what `analyze` uses: its
+    /// workers count lines while parsing, so only tests read this).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub first_line: u64,
+    /// Position in the input: 0, 1, 2...
+    pub seq: u64,
     /// Whether `data` ends the input.
     pub last: bool,
 }
@@ -28,6 +33,8 @@ pub struct Splitter<R> {
     carry: Vec<u8>,
     spare: Vec<Vec<u8>>,
     next_line: u64,
+    count_lines: bool,
+    next_seq: u64,
     eof: bool,
 }
 
@@ -40,7 +47,18 @@ impl<R: Read> Splitter<R> {
             carry: Vec::new(),
             spare: Vec::new(),
             next_line: first_line,
+            count_lines: true,
+            next_seq: 0,
             eof: false,
+        }
+    }
+
+    /// A splitter that leaves lines uncounted (`first_line` 0): for callers
+    /// that count them while parsing, and place blocks by `seq`.
+    pub fn uncounted(reader: R, size: usize) -> Self {
+        Splitter {
+            count_lines: false,
+            ..Splitter::new(reader, size, 0)
         }
     }
 
@@ -91,10 +109,15 @@ impl<R: Read> Splitter<R> {
 
     fn emit(&mut self, data: Vec<u8>, last: bool) -> Block {
         let first_line = self.next_line;
-        self.next_line += memchr::memchr_iter(b'\n', &data).count() as u64;
+        if self.count_lines {
+            self.next_line += memchr::memchr_iter(b'\n', &data).count() as u64;
+        }
+        let seq = self.next_seq;
+        self.next_seq += 1;
         Block {
             data,
             first_line,
+            seq,
             last,
         }
     }
@@ -115,10 +138,78 @@ fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
 
 /// Index of the last newline that ends a row (is outside quotes).
 ///
-/// Only quotes are visited: every newline between two quoted fields is
-/// outside quotes, so the answer is the last newline of the last stretch
-/// between quoted fields that has one.
+/// One pass over the quotes only, remembering the last few quoted fields;
+/// then the last newline before the end (or before a quote still open
+/// there) that none of them holds. Rare inputs the few do not settle go to
+/// [`boundary_by_stretches`].
 pub(crate) fn last_boundary(data: &[u8]) -> Option<usize> {
+    const KEPT: usize = 8;
+    // The last quoted fields: opening and closing quote, newest at
+    // `(closed - 1) % KEPT`.
+    let mut fields = [(0usize, 0usize); KEPT];
+    let mut closed = 0usize;
+    let mut open = None;
+    let mut quotes = memchr::memchr_iter(b'"', data);
+    while let Some(q) = quotes.next() {
+        match open {
+            None => {
+                if q == 0 || matches!(data[q - 1], b',' | b'\n' | b'\r') {
+                    open = Some(q);
+                }
+            }
+            Some(o) => {
+                if data.get(q + 1) == Some(&b'"') {
+                    // `""`: the pair's second quote is the next one.
+                    quotes.next();
+                } else if q + 1 == data.len() {
+                    // May be the first of a `""` pair: still open.
+                    break;
+                } else {
+                    fields[closed % KEPT] = (o, q);
+                    closed += 1;
+                    open = None;
+                }
+            }
+        }
+    }
+    let mut end = match open {
+        // Quote still open at the end of the data: the row continues in
+        // the next read.
+        Some(o) if data.len() - o < MAX_QUOTED => o,
+        // An unterminated quote in a garbage line: read as a literal,
+        // which changes what follows; rare enough for the slow way.
+        Some(_) => return boundary_by_stretches(data),
+        None => data.len(),
+    };
+    let mut newer = closed;
+    loop {
+        let nl = memrchr(b'\n', &data[..end])?;
+        // Fields opening after the newline cannot hold it.
+        while newer > 0 && closed - newer < KEPT && fields[(newer - 1) % KEPT].0 > nl {
+            newer -= 1;
+        }
+        if newer == 0 {
+            return Some(nl);
+        }
+        if closed - newer >= KEPT {
+            // Older fields than those remembered might hold it.
+            return boundary_by_stretches(data);
+        }
+        let (o, c) = fields[(newer - 1) % KEPT];
+        if nl < c {
+            // Inside that field: look before it.
+            end = o;
+            newer -= 1;
+        } else {
+            return Some(nl);
+        }
+    }
+}
+
+/// [`last_boundary`] the plain way: every newline between two quoted
+/// fields is outside quotes, so the answer is the last newline of the last
+/// stretch between quoted fields that has one.
+fn boundary_by_stretches(data: &[u8]) -> Option<usize> {
     let last_in = |from: usize, to: usize| memrchr(b'\n', &data[from..to]).map(|i| from + i);
     // Start of the current stretch outside quotes.
     let mut outside = 0;
@@ -180,6 +271,62 @@ mod tests {
     fn doubled_quotes_and_mid_field_quotes() {
         assert_eq!(last_boundary(b"1,\"say \"\"hi\"\"\n\",x\n"), Some(17));
         assert_eq!(last_boundary(b"1,ab\"c\n2\n"), Some(8));
+    }
+
+    #[test]
+    fn fast_boundary_agrees_with_the_plain_way() {
+        let pieces: [&[u8]; 12] = [
+            b",",
+            b"\"",
+            b"\n",
+            b"\r",
+            b"x",
+            b"1",
+            b"\"\"",
+            b"\"a,b\"",
+            b"\"l\nm\"",
+            b"\n\n",
+            b"ab\"c",
+            b"\"x\"\"y\"",
+        ];
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for round in 0..20_000 {
+            let mut data = Vec::new();
+            for _ in 0..(round % 60) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                data.extend_from_slice(pieces[(x % pieces.len() as u64) as usize]);
+            }
+            assert_eq!(
+                last_boundary(&data),
+                boundary_by_stretches(&data),
+                "{:?}",
+                String::from_utf8_lossy(&data)
+            );
+        }
+        // Many quoted fields after the last newline: past the remembered.
+        let mut d = b"a\n".to_vec();
+        d.extend_from_slice(&b"\"q\",".repeat(20));
+        assert_eq!(last_boundary(&d), Some(1));
+        let mut d = b"\"a\nb\",".repeat(20);
+        d.extend_from_slice(b"\n\"c\nd\",e");
+        assert_eq!(last_boundary(&d), boundary_by_stretches(&d));
+    }
+
+    #[test]
+    fn uncounted_blocks_are_numbered_in_order() {
+        let text = b"a,1\nb,\"x\ny\"\nc,3\nd,4".repeat(50);
+        let mut s = Splitter::uncounted(&text[..], 7);
+        let mut all = Vec::new();
+        let mut seq = 0;
+        while let Some(b) = s.next_block().unwrap() {
+            assert_eq!((b.seq, b.first_line), (seq, 0));
+            seq += 1;
+            all.extend_from_slice(&b.data);
+            s.recycle(b.data);
+        }
+        assert_eq!(all, text);
     }
 
     #[test]

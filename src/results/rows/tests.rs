@@ -182,6 +182,58 @@ fn find_delim_finds_the_first() {
     }
 }
 
+#[test]
+fn delims_marks_every_delimiter_exactly() {
+    let mut words = vec![
+        *b",-,\n\r,ab",
+        *b"\x0b\x0c\x2d\x2b,,,,",
+        *b"\x80\xac\x8a\x8d\x00\x01\x2c\x0a",
+        *b"\x0e\x0f\x8e\x09\t\x7f\xff\x0d",
+        [0u8; 8],
+        [b','; 8],
+    ];
+    for b in 0..=255u8 {
+        words.push([b, b',', b, b'\n', b, 0, b, 0x0e]);
+    }
+    for w in words {
+        let bits = |f: fn(u8) -> bool| -> u64 {
+            (0..8)
+                .filter(|&i| f(w[i]))
+                .map(|i| 0x80u64 << (8 * i))
+                .sum()
+        };
+        let (mask, ctrl) = delims(u64::from_le_bytes(w));
+        assert_eq!(ctrl, bits(|b| b < 0x0e), "{w:?}");
+        assert_eq!(mask, bits(|b| b < 0x0e || b == b','), "{w:?}");
+    }
+    assert_eq!(
+        word(b"abc", 0),
+        u64::from_le_bytes(*b"abc\xff\xff\xff\xff\xff")
+    );
+    assert_eq!(word(b"abc", 3), u64::MAX);
+    assert_eq!(word(b"abc", 9), u64::MAX);
+    assert_eq!(delims(u64::MAX), (0, 0));
+}
+
+#[test]
+fn quoted_fields_of_every_length_near_the_end() {
+    // The scan for a closing quote reads words past short fields; none may
+    // run off the data, closed or not, at the end of the input or not.
+    for n in 0..80 {
+        let body = "x".repeat(n);
+        for tail in ["\"", "\",1\n", "", "\"\""] {
+            let text = format!("1,2,\"{body}{tail}");
+            for at_eof in [true, false] {
+                let _ = read(text.as_bytes(), &D, at_eof);
+            }
+            assert_eq!(
+                read(text.as_bytes(), &D, true),
+                reference(text.as_bytes(), &D)
+            );
+        }
+    }
+}
+
 /// xorshift: deterministic, no dependency.
 struct Rng(u64);
 
@@ -220,10 +272,14 @@ fn random_text(rng: &mut Rng, rows: usize) -> Vec<u8> {
         b"\"expected \"\"x\"\",\ngot \"\"y\"\"\"",
         b"\"\r\n\"",
         b"x\"y",
+        b"tab\there",
+        b"nul\0\x0bbytes",
     ];
     let success: &[&[u8]] = &[b"true", b"false", b"TRUE", b"\"true\"", b"maybe", b""];
     let terms: &[&[u8]] = &[b"\n", b"\n", b"\n", b"\r\n", b"\r", b"\n\n"];
-    let junk: &[&[u8]] = &[b",", b"\"", b"\n", b"\r", b"x", b"1", b" ", b"\"\""];
+    let junk: &[&[u8]] = &[
+        b",", b"\"", b"\n", b"\r", b"x", b"1", b" ", b"\"\"", b"\t", b"\0",
+    ];
     let mut out = Vec::new();
     for _ in 0..rows {
         if rng.below(10) == 0 {
@@ -269,4 +325,51 @@ fn random_texts_read_as_csv_reads_them() {
             assert_eq!(got, want, "text: {:?}", String::from_utf8_lossy(&text));
         }
     }
+}
+
+/// The worker's loop alone, one thread, on the benchmark's file:
+/// `cargo test --release --bin stampede parse_speed -- --ignored --nocapture`
+/// (needs bench/data/bench-2000000.jtl; see bench/analyze.sh).
+#[test]
+#[ignore]
+fn parse_speed() {
+    use crate::results::aggregate::LocalAggregate;
+    use crate::results::split::Splitter;
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/data/bench-2000000.jtl");
+    let Ok(text) = std::fs::read(path) else {
+        eprintln!("no {path}: skipped");
+        return;
+    };
+    let mut blocks = Vec::new();
+    let mut splitter = Splitter::new(&text[..], 512 << 10, 1);
+    let t = std::time::Instant::now();
+    while let Some(b) = splitter.next_block().unwrap() {
+        blocks.push(b);
+    }
+    eprintln!("split: {:?} ({} blocks)", t.elapsed(), blocks.len());
+    let mut best = std::time::Duration::MAX;
+    for _ in 0..7 {
+        let t = std::time::Instant::now();
+        let mut reader = RowReader::new(&Columns::DEFAULT);
+        let mut agg = LocalAggregate::default();
+        let mut rows = 0u64;
+        for b in &blocks {
+            reader.read_block(
+                &b.data,
+                b.last,
+                |s| {
+                    rows += 1;
+                    agg.record(s);
+                },
+                |_| {},
+            );
+        }
+        let agg = agg.finish();
+        best = best.min(t.elapsed());
+        assert_eq!(agg.count(), rows);
+    }
+    eprintln!(
+        "parse+aggregate: {best:?} best of 7, {:.0} MB/s",
+        text.len() as f64 / best.as_secs_f64() / 1e6
+    );
 }
