@@ -1,0 +1,319 @@
+//! Rendering a parsed blueprint, field by field, into a [`Plan`]; every
+//! error names the file and line at fault.
+
+use super::*;
+
+pub(super) struct Loader<'a> {
+    pub(super) path: &'a Path,
+    pub(super) text: &'a str,
+    pub(super) renderer: Renderer,
+}
+
+impl Loader<'_> {
+    fn at(&self, line: usize, message: impl Into<String>) -> BlueprintError {
+        BlueprintError::At {
+            path: self.path.to_path_buf(),
+            line,
+            message: message.into(),
+        }
+    }
+
+    fn missing(&self, field: &str, why: &str) -> BlueprintError {
+        self.at(1, format!("missing required field `{field}` ({why})"))
+    }
+
+    /// Renders one blueprint string; `field` names it in errors.
+    fn render(&self, field: &str, raw: &str, ctx: &Value) -> Result<String, BlueprintError> {
+        self.renderer
+            .render(raw, ctx)
+            .map_err(|RenderFailure { line, message }| {
+                let at = line_of(self.text, raw) + line.unwrap_or(1) - 1;
+                self.at(at, format!("{field}: {message}"))
+            })
+    }
+
+    fn render_value(&self, field: &str, v: &Value, ctx: &Value) -> Result<Value, BlueprintError> {
+        Ok(match v {
+            Value::String(s) => Value::String(self.render(field, s, ctx)?),
+            Value::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|i| self.render_value(field, i, ctx))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(k, i)| {
+                        Ok((
+                            k.clone(),
+                            self.render_value(&format!("{field}.{k}"), i, ctx)?,
+                        ))
+                    })
+                    .collect::<Result<_, BlueprintError>>()?,
+            ),
+            other => other.clone(),
+        })
+    }
+
+    fn render_pairs(
+        &self,
+        section: &str,
+        map: &BTreeMap<String, Value>,
+        ctx: &Value,
+    ) -> Result<Vec<(String, String)>, BlueprintError> {
+        map.iter()
+            .map(|(k, v)| {
+                let field = format!("{section}.{k}");
+                let s = scalar_to_string(v).ok_or_else(|| {
+                    self.at(
+                        line_of(self.text, &format!("{k}:")),
+                        format!("{field}: must be a string or number"),
+                    )
+                })?;
+                Ok((k.clone(), self.render(&field, &s, ctx)?))
+            })
+            .collect()
+    }
+
+    pub(super) fn plan(
+        &mut self,
+        raw: RawBlueprint,
+        base: &Path,
+        opts: &LoadOptions,
+    ) -> Result<Plan, BlueprintError> {
+        let build = Build::from_env(&opts.env);
+        let mut ctx = context::initial(&opts.env, &build);
+        let mut vars = serde_json::Map::new();
+        for (k, v) in &raw.vars {
+            vars.insert(k.clone(), self.render_value(&format!("vars.{k}"), v, &ctx)?);
+        }
+        for (k, v) in &opts.vars {
+            vars.insert(k.clone(), Value::String(v.clone()));
+        }
+        ctx["vars"] = Value::Object(vars.clone());
+
+        let stack = self.render("stack", &raw.stack, &ctx)?;
+        context::check_stack_name(&stack).map_err(|m| self.at(line_of(self.text, "stack:"), m))?;
+        let target = self.target(&raw, &ctx)?;
+        let bucket = match &raw.bucket {
+            Some(b) => Some(self.render("bucket", b, &ctx)?),
+            None => None,
+        };
+        let bucket = match (bucket, &target) {
+            (Some(b), _) if !b.is_empty() => b,
+            (_, Target::Local { .. }) => String::new(),
+            (Some(_), Target::Aws) => {
+                return Err(self.at(
+                    line_of(self.text, "bucket:"),
+                    "bucket: renders to an empty string",
+                ));
+            }
+            (None, Target::Aws) => {
+                return Err(self.missing("bucket", "the S3 bucket for testcases and results"));
+            }
+        };
+        let run_id = opts
+            .run_id
+            .clone()
+            .unwrap_or_else(|| context::default_run_id(&stack));
+        let testcase = match &raw.testcase {
+            Some(t) => {
+                let path = base.join(self.render("testcase", t, &ctx)?);
+                // Checked now, so a missing file stops the run before
+                // anything is uploaded or created.
+                if !path.is_file() {
+                    return Err(self.at(
+                        line_of(self.text, "testcase:"),
+                        format!("testcase: {} does not exist", path.display()),
+                    ));
+                }
+                Some(path)
+            }
+            None => None,
+        };
+        let run = RunInfo::new(&run_id, &bucket, testcase.as_deref());
+        ctx["run"] = serde_json::to_value(&run).unwrap_or_default();
+        ctx["stack"] = Value::String(stack.clone());
+
+        let parameters = self.render_pairs("parameters", &raw.parameters, &ctx)?;
+        let tags = self.render_pairs("tags", &raw.tags, &ctx)?;
+        let properties = self.render_pairs("properties", &raw.properties, &ctx)?;
+        let userdata = self.userdata(&raw, base, &ctx)?;
+        let template = match (&raw.template, &target) {
+            (Some(t), _) => Some(self.template(t, base, &ctx, &userdata)?),
+            (None, Target::Local { .. }) => None,
+            (None, Target::Aws) => {
+                return Err(self.missing("template", "the CloudFormation template"));
+            }
+        };
+        let metrics = match &raw.metrics {
+            Some(m) => Some(Metrics {
+                es: match &m.es {
+                    Some(e) => Some(self.render("metrics.es", e, &ctx)?).filter(|s| !s.is_empty()),
+                    None => None,
+                },
+                index: match &m.index {
+                    Some(i) => self.render("metrics.index", i, &ctx)?,
+                    None => "stampede-results".to_string(),
+                },
+            }),
+            None => None,
+        };
+        let gate = match &raw.gate {
+            Some(g) => Some(base.join(self.render("gate", g, &ctx)?)),
+            None => None,
+        };
+        let timeout = match &raw.timeout {
+            None => DEFAULT_TIMEOUT,
+            Some(v) => {
+                let s = scalar_to_string(v).unwrap_or_default();
+                let s = self.render("timeout", &s, &ctx)?;
+                parse_duration(&s).map(Duration::from_secs).ok_or_else(|| {
+                    self.at(
+                        line_of(self.text, "timeout:"),
+                        format!("timeout: {s:?} is not a duration like 45m or 600s"),
+                    )
+                })?
+            }
+        };
+        let region = match &raw.region {
+            Some(r) => Some(self.render("region", r, &ctx)?).filter(|s| !s.is_empty()),
+            None => None,
+        };
+        Ok(Plan {
+            source: self.path.to_path_buf(),
+            stack,
+            region,
+            run,
+            build,
+            template,
+            parameters,
+            tags,
+            userdata,
+            testcase,
+            properties,
+            metrics,
+            gate,
+            timeout,
+            target,
+        })
+    }
+
+    fn target(&self, raw: &RawBlueprint, ctx: &Value) -> Result<Target, BlueprintError> {
+        let kind = match &raw.target {
+            Some(t) => self.render("target", t, ctx)?,
+            None => "aws".to_string(),
+        };
+        let line = line_of(self.text, "target:");
+        match kind.as_str() {
+            "aws" => Ok(Target::Aws),
+            "local" => {
+                let local = raw.local.as_ref();
+                let number = |field: &str,
+                              v: Option<&Value>|
+                 -> Result<Option<u64>, BlueprintError> {
+                    let Some(v) = v else { return Ok(None) };
+                    let s = self.render(field, &scalar_to_string(v).unwrap_or_default(), ctx)?;
+                    s.trim().parse().map(Some).map_err(|_| {
+                        self.at(
+                            line_of(self.text, "local:"),
+                            format!("{field}: {s:?} is not a whole number"),
+                        )
+                    })
+                };
+                let bees = number("local.bees", local.and_then(|l| l.bees.as_ref()))?.unwrap_or(1);
+                let serve = number("local.serve", local.and_then(|l| l.serve.as_ref()))?;
+                if bees == 0 || bees > 64 {
+                    return Err(self.at(
+                        line_of(self.text, "bees:"),
+                        "local.bees: must be between 1 and 64",
+                    ));
+                }
+                Ok(Target::Local {
+                    bees: bees as u32,
+                    serve: serve.map(|p| p as u16),
+                })
+            }
+            other => Err(self.at(
+                line,
+                format!("target: {other:?} is neither `aws` nor `local`"),
+            )),
+        }
+    }
+
+    fn userdata(
+        &self,
+        raw: &RawBlueprint,
+        base: &Path,
+        ctx: &Value,
+    ) -> Result<BTreeMap<String, String>, BlueprintError> {
+        let mut out = BTreeMap::new();
+        for (name, rel) in &raw.userdata {
+            let rel = self.render(&format!("userdata.{name}"), rel, ctx)?;
+            let file = base.join(&rel);
+            let script = std::fs::read_to_string(&file).map_err(|e| {
+                self.at(
+                    line_of(self.text, &format!("{name}:")),
+                    format!("userdata.{name}: cannot read {}: {e}", file.display()),
+                )
+            })?;
+            let rendered = self
+                .renderer
+                .render(&script, ctx)
+                .map_err(|f| BlueprintError::At {
+                    path: file.clone(),
+                    line: f.line.unwrap_or(1),
+                    message: f.message,
+                })?;
+            out.insert(name.clone(), rendered);
+        }
+        Ok(out)
+    }
+
+    fn template(
+        &self,
+        rel: &str,
+        base: &Path,
+        ctx: &Value,
+        userdata: &BTreeMap<String, String>,
+    ) -> Result<Template, BlueprintError> {
+        let rel = self.render("template", rel, ctx)?;
+        let file = base.join(&rel);
+        let source = std::fs::read_to_string(&file).map_err(|e| {
+            self.at(
+                line_of(self.text, "template:"),
+                format!("template: cannot read {}: {e}", file.display()),
+            )
+        })?;
+        let at = |line: usize, message: String| BlueprintError::At {
+            path: file.clone(),
+            line,
+            message,
+        };
+        let body = self
+            .renderer
+            .render_template(&source, ctx, userdata)
+            .map_err(|f| at(f.line.unwrap_or(1), f.message))?;
+        let format = if file
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+        {
+            serde_json::from_str::<Value>(&body).map_err(|e| {
+                at(
+                    e.line(),
+                    format!("rendered template is not valid JSON: {e}"),
+                )
+            })?;
+            "json"
+        } else {
+            serde_norway::from_str::<serde_norway::Value>(&body).map_err(|e| {
+                at(
+                    e.location().map_or(1, |l| l.line()),
+                    format!("rendered template is not valid YAML: {}", yaml_message(&e)),
+                )
+            })?;
+            "yaml"
+        };
+        Ok(Template { body, format })
+    }
+}
