@@ -83,26 +83,11 @@ es() {
 # jget EXPR: evaluates EXPR on the JSON on stdin (bound to j), prints it.
 jget() { "$PY" -c 'import json,sys; j=json.load(sys.stdin); print('"$1"')'; }
 
-# --- venv --------------------------------------------------------------------
-if ! cmp -s "$BENCH/requirements.txt" "$VENV/.requirements.txt" 2>/dev/null; then
-    "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
-        say "error: $PYTHON is $("$PYTHON" --version 2>&1); need Python 3.11+ (set PYTHON)"
-        exit 2
-    }
-    say "== setting up $VENV"
-    [ -x "$PY" ] || "$PYTHON" -m venv "$VENV"
-    "$PY" -m pip install --quiet --disable-pip-version-check -r "$BENCH/requirements.txt"
-    cp "$BENCH/requirements.txt" "$VENV/.requirements.txt"
-fi
-
-# --- inputs ------------------------------------------------------------------
-if [ ! -x "$STAMPEDE_BIN" ]; then
-    say "error: no stampede binary at $STAMPEDE_BIN (cargo build --release, or set STAMPEDE_BIN)"
-    exit 2
-fi
-case $STAMPEDE_BIN in
-    *debug*) say "warning: $STAMPEDE_BIN looks like a debug build: its timings mean nothing" ;;
-esac
+# --- venv and inputs ----------------------------------------------------------
+# shellcheck source=bench/lib.sh
+. "$BENCH/lib.sh"
+setup_venv
+check_binary
 if ! es GET "" >/dev/null; then
     say "error: no cluster at $ES (set STAMPEDE_ES_URL)"
     exit 2

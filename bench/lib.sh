@@ -1,0 +1,28 @@
+# Shared by the bench scripts (sourced): the pinned Python venv and the
+# check of the binary under test. Callers set BENCH, VENV, PY, PYTHON,
+# STAMPEDE_BIN and define say().
+
+# setup_venv: creates or updates $VENV from bench/requirements.txt.
+setup_venv() {
+    if ! cmp -s "$BENCH/requirements.txt" "$VENV/.requirements.txt" 2>/dev/null; then
+        "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
+            say "error: $PYTHON is $("$PYTHON" --version 2>&1); need Python 3.11+ (set PYTHON)"
+            exit 2
+        }
+        say "== setting up $VENV"
+        [ -x "$PY" ] || "$PYTHON" -m venv "$VENV"
+        "$PY" -m pip install --quiet --disable-pip-version-check -r "$BENCH/requirements.txt"
+        cp "$BENCH/requirements.txt" "$VENV/.requirements.txt"
+    fi
+}
+
+# check_binary: $STAMPEDE_BIN exists (and is not a debug build, or says so).
+check_binary() {
+    if [ ! -x "$STAMPEDE_BIN" ]; then
+        say "error: no stampede binary at $STAMPEDE_BIN (cargo build --release, or set STAMPEDE_BIN)"
+        exit 2
+    fi
+    case $STAMPEDE_BIN in
+        *debug*) say "warning: $STAMPEDE_BIN looks like a debug build: its timings mean nothing" ;;
+    esac
+}
