@@ -107,6 +107,9 @@ impl Source {
         path: &Path,
     ) -> Result<(Batch, bool), EsError> {
         let mut batch = Batch::default();
+        // Complete only if this call read to the end of a finished file:
+        // an earlier read may have left a last line without its newline.
+        let mut read_all = false;
         loop {
             let mut rows = std::mem::take(&mut self.leftover);
             if rows.is_empty() {
@@ -114,6 +117,7 @@ impl Source {
                     .tail
                     .poll(finished)
                     .map_err(|e| EsError::Rejected(format!("reading {}: {e}", path.display())))?;
+                read_all = finished && self.tail.at_eof();
             }
             // Exactly BATCH_ROWS per request: the rest waits for the next.
             let room = BATCH_ROWS - batch.len();
@@ -134,7 +138,7 @@ impl Source {
             }
             let drained = self.tail.at_eof() && self.leftover.is_empty();
             if batch.len() >= BATCH_ROWS || drained {
-                return Ok((batch, finished && drained));
+                return Ok((batch, read_all && self.leftover.is_empty()));
             }
         }
     }
