@@ -252,22 +252,29 @@ impl LocalAggregate {
     /// Adds one sample to its label.
     #[inline(always)]
     pub(crate) fn record(&mut self, s: &Sample<'_>) {
-        let h = label_hash(s.label);
+        let i = self.index(s.label);
+        self.labels[i].1.record(s);
+    }
+
+    /// The label's slot, inserting it when new (open addressing, linear
+    /// probing).
+    #[inline(always)]
+    fn index(&mut self, label: &[u8]) -> usize {
+        let h = label_hash(label);
         let mask = self.slots.len().wrapping_sub(1);
         let mut at = h as usize & mask;
-        let i = loop {
+        loop {
             match self.slots.get(at) {
                 Some(&(sh, i)) if i != 0 => {
                     let i = i as usize - 1;
-                    if sh == h && *self.labels[i].0 == *s.label {
-                        break i;
+                    if sh == h && *self.labels[i].0 == *label {
+                        return i;
                     }
                     at = (at + 1) & mask;
                 }
-                _ => break self.insert(s.label, h),
+                _ => return self.insert(label, h),
             }
-        };
-        self.labels[i].1.record(s);
+        }
     }
 
     #[cold]
@@ -302,21 +309,7 @@ impl LocalAggregate {
     /// Adds another worker's samples (labels new here go last).
     pub(crate) fn merge(&mut self, other: &LocalAggregate) {
         for (label, stats) in &other.labels {
-            let h = label_hash(label);
-            let mask = self.slots.len().wrapping_sub(1);
-            let mut at = h as usize & mask;
-            let i = loop {
-                match self.slots.get(at) {
-                    Some(&(sh, i)) if i != 0 => {
-                        let i = i as usize - 1;
-                        if sh == h && self.labels[i].0 == *label {
-                            break i;
-                        }
-                        at = (at + 1) & mask;
-                    }
-                    _ => break self.insert(label, h),
-                }
-            };
+            let i = self.index(label);
             self.labels[i].1.merge(stats);
         }
     }
