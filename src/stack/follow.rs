@@ -194,25 +194,15 @@ mod tests {
         let root = mock!(Client::describe_stack_events)
             .match_requests(|r| r.stack_name() == Some(STACK_ID))
             .then_output(|| {
-                let nested = sdk_event(
+                // A stack resource whose physical id is the nested stack.
+                let mut nested = sdk_event(
                     2,
                     "Net",
                     "AWS::CloudFormation::Stack",
                     "CREATE_IN_PROGRESS",
                     None,
                 );
-                let nested = aws_sdk_cloudformation::types::StackEvent::builder()
-                    .event_id(nested.event_id().unwrap())
-                    .stack_id(STACK_ID)
-                    .stack_name("s")
-                    .logical_resource_id("Net")
-                    .physical_resource_id(NESTED)
-                    .resource_type("AWS::CloudFormation::Stack")
-                    .set_timestamp(nested.timestamp().cloned())
-                    .resource_status(
-                        aws_sdk_cloudformation::types::ResourceStatus::CreateInProgress,
-                    )
-                    .build();
+                nested.physical_resource_id = Some(NESTED.into());
                 DescribeStackEventsOutput::builder()
                     .stack_events(sdk_event(
                         9,
@@ -234,18 +224,9 @@ mod tests {
         let child = mock!(Client::describe_stack_events)
             .match_requests(|r| r.stack_name() == Some(NESTED))
             .then_output(|| {
-                let e = aws_sdk_cloudformation::types::StackEvent::builder()
-                    .event_id("queue-1")
-                    .stack_id(NESTED)
-                    .stack_name("s-Net-X")
-                    .logical_resource_id("Queue")
-                    .physical_resource_id("q")
-                    .resource_type("AWS::SQS::Queue")
-                    .timestamp(aws_sdk_cloudformation::primitives::DateTime::from_secs(
-                        1_700_000_005,
-                    ))
-                    .resource_status(aws_sdk_cloudformation::types::ResourceStatus::CreateComplete)
-                    .build();
+                let mut e = sdk_event(5, "Queue", "AWS::SQS::Queue", "CREATE_COMPLETE", None);
+                e.stack_id = Some(NESTED.into());
+                e.stack_name = Some("s-Net-X".into());
                 DescribeStackEventsOutput::builder().stack_events(e).build()
             });
         let stacks = mock!(Client::describe_stacks).then_output(|| {
