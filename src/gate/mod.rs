@@ -338,9 +338,12 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("g.yml:2: max: `1` has no unit"), "{e}");
-        let e = Gate::parse(Path::new("g.yml"), "criteria:\n  - { metric: p95, max: NaN }\n")
-            .unwrap_err()
-            .to_string();
+        let e = Gate::parse(
+            Path::new("g.yml"),
+            "criteria:\n  - { metric: p95, max: NaN }\n",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("g.yml:2"), "{e}");
     }
 

@@ -5,6 +5,7 @@ mod collect;
 mod judge;
 mod live;
 mod local;
+mod preflight;
 mod upload;
 
 use std::process::ExitCode;
@@ -16,23 +17,50 @@ use tokio_util::sync::CancellationToken;
 use crate::aws::{self, Clients};
 use crate::blueprint::{Plan, Target};
 use crate::cli::{GlobalArgs, RunArgs};
-use crate::exit;
+use crate::exit::{self, Outcome};
 use crate::interrupt::Interrupt;
 use crate::stack::cleanup::{self, Deletion};
 use crate::stack::phase::{self, DONE, Phase};
 use crate::stack::{Follower, Stop, Until};
 use crate::ui::Reporter;
 use judge::RunVerdict;
+use preflight::{Checks, Footprint};
 
 /// Runs the whole lifecycle.
 pub async fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
     let plan = super::plan::load(&args.blueprint, global).await?;
     let ui = Reporter::new(global.output);
+    let footprint = Footprint::of(&plan);
+    let checks = tokio::task::block_in_place(|| Checks::local(&plan, &args, &footprint));
     let interrupt = Interrupt::install();
     match plan.target {
-        Target::Aws => aws_run(global, &args, &plan, &ui, &interrupt).await,
-        Target::Local { .. } => local::run(&args, &plan, &ui, &interrupt).await,
+        Target::Aws => aws_run(global, &args, &plan, &ui, &interrupt, checks, &footprint).await,
+        Target::Local { .. } => {
+            checks.into_result()?;
+            if args.dry_run {
+                return Ok(dry_run(&plan, &footprint, &ui));
+            }
+            local::run(&args, &plan, &ui, &interrupt).await
+        }
     }
+}
+
+/// Prints what would be created; the checks have passed.
+fn dry_run(plan: &Plan, footprint: &Footprint, ui: &Reporter) -> ExitCode {
+    let line = footprint.describe(plan);
+    ui.info(&line);
+    ui.finish(json!({
+        "run_id": plan.run.id,
+        "status": "dry_run",
+        "exit_code": exit::PASSED,
+        "message": line,
+        "stack": plan.stack,
+        "bees": footprint.bees,
+        "instance_type": footprint.instance_type,
+        "timeout_s": footprint.timeout.as_secs(),
+        "instance_hours_max": crate::blueprint::limits::instance_hours(footprint.bees, footprint.timeout),
+    }));
+    ExitCode::from(exit::PASSED)
 }
 
 async fn aws_run(
@@ -41,11 +69,30 @@ async fn aws_run(
     plan: &Plan,
     ui: &Reporter,
     interrupt: &Interrupt,
+    mut checks: Checks,
+    footprint: &Footprint,
 ) -> anyhow::Result<ExitCode> {
     let region = global.region.as_deref().or(plan.region.as_deref());
-    let bee_binary = beeconf::binary(args.bee_binary.as_deref())?;
+    let bee_binary = match beeconf::binary(args.bee_binary.as_deref()) {
+        Ok(b) => Some(b),
+        Err(e) => {
+            checks.problems.push(preflight::Problem {
+                aws: false,
+                text: format!("{e:#}"),
+            });
+            None
+        }
+    };
     let clients = aws::connect(region, global.profile.as_deref()).await?;
     ui.info(&format!("run {}: stack {}", plan.run.id, plan.stack));
+    checks.remote(plan, args, &clients, ui).await;
+    checks.into_result()?;
+    let Some(bee_binary) = bee_binary else {
+        unreachable!("a missing bee binary is a problem above")
+    };
+    if args.dry_run {
+        return Ok(dry_run(plan, footprint, ui));
+    }
     let request = upload::prepare(&clients.s3, plan, &bee_binary, ui, chrono::Utc::now()).await?;
     if let Some(code) = interrupt.exit_code() {
         ui.info("interrupted before the stack was created; nothing to clean up");
@@ -87,8 +134,7 @@ async fn aws_run(
     let verdict = match &followed {
         Ok(stop) => judge(stop, &f, plan, &clients, args, ui, interrupt).await,
         Err(e) => RunVerdict::new(
-            exit::INFRA,
-            "error",
+            Outcome::InfrastructureFailed,
             format!("following stack {}: {e}", plan.stack),
         ),
     };
@@ -97,7 +143,7 @@ async fn aws_run(
     report(plan, ui, &verdict, deletion.as_ref());
     let code = match (interrupt.exit_code(), &deletion) {
         (Some(sig), _) => sig,
-        (None, Some(Ok(Deletion::Deleted)) | None) => verdict.code,
+        (None, Some(Ok(Deletion::Deleted)) | None) => verdict.outcome.code(),
         (None, Some(_)) => exit::INFRA,
     };
     Ok(ExitCode::from(code))
@@ -116,21 +162,20 @@ async fn judge(
 ) -> RunVerdict {
     match stop {
         Stop::Cancelled => RunVerdict::new(
-            interrupt.exit_code().unwrap_or(exit::SIGTERM),
-            "interrupted",
+            Outcome::Interrupted {
+                code: interrupt.exit_code().unwrap_or(exit::SIGTERM),
+            },
             "interrupted: deleting the stack".to_string(),
         ),
         Stop::TimedOut => RunVerdict::new(
-            exit::INFRA,
-            "timed_out",
+            Outcome::TimedOut,
             format!(
                 "the run took longer than its timeout of {}s",
                 plan.timeout.as_secs()
             ),
         ),
         Stop::Gone => RunVerdict::new(
-            exit::INFRA,
-            "gone",
+            Outcome::InfrastructureFailed,
             "the stack disappeared while being created".to_string(),
         ),
         Stop::Settled(s) if phase::is_created(s) => judge::results(plan, clients, args, ui).await,
@@ -152,12 +197,11 @@ async fn judge(
             // results say what went wrong, and the test (not AWS) failed.
             if cause.is_some_and(|c| c.logical_id == DONE) {
                 let mut v = judge::results(plan, clients, args, ui).await;
-                v.code = exit::FAILED;
-                v.status = "failed";
+                v.outcome = Outcome::Failed;
                 v.message = Some(why);
                 return v;
             }
-            RunVerdict::new(exit::INFRA, "infrastructure_failed", why)
+            RunVerdict::new(Outcome::InfrastructureFailed, why)
         }
     }
 }
@@ -188,7 +232,7 @@ fn report(
     deletion: Option<&Result<Deletion, aws::AwsError>>,
 ) {
     if let Some(m) = &verdict.message {
-        if verdict.code == exit::PASSED {
+        if verdict.outcome == Outcome::Passed {
             ui.info(m);
         } else {
             ui.warn(m);
