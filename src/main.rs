@@ -6,6 +6,7 @@ mod blueprint;
 mod cli;
 mod commands;
 mod exit;
+mod fault;
 mod gate;
 mod interrupt;
 mod local;

@@ -11,3 +11,4 @@ mod lint;
 mod render;
 mod shipping;
 mod stacks;
+mod trust;

@@ -8,7 +8,10 @@ mod local;
 mod preflight;
 mod upload;
 
+use std::panic::AssertUnwindSafe;
 use std::process::ExitCode;
+
+use futures_util::FutureExt;
 use std::time::Instant;
 
 use serde_json::json;
@@ -93,11 +96,19 @@ async fn aws_run(
     if args.dry_run {
         return Ok(dry_run(plan, footprint, ui));
     }
-    let request = upload::prepare(&clients.s3, plan, &bee_binary, ui, chrono::Utc::now()).await?;
-    if let Some(code) = interrupt.exit_code() {
+    // A signal stops the uploads too: nothing exists yet to clean up.
+    let request = tokio::select! {
+        r = upload::prepare(&clients.s3, plan, &bee_binary, ui, chrono::Utc::now()) => Some(r?),
+        () = interrupt.token().cancelled() => None,
+    };
+    if let (None, code) | (_, code @ Some(_)) = (&request, interrupt.exit_code()) {
+        let code = code.unwrap_or(exit::SIGTERM);
         ui.info("interrupted before the stack was created; nothing to clean up");
         return Ok(ExitCode::from(code));
     }
+    let Some(request) = request else {
+        unreachable!("an interrupted upload returned above")
+    };
     // Named before the call, so a second signal during CreateStack still
     // tells the user which stack to delete.
     interrupt.guard(&plan.stack);
@@ -110,9 +121,44 @@ async fn aws_run(
     };
     ui.info(&format!("created stack {}", plan.stack));
     let mut f = Follower::new(&clients.cfn, ui, &stack_id, global.poll_interval);
+    // Whatever happens from here on, a panic included, the stack gets
+    // deleted below.
+    let tested = AssertUnwindSafe(test(&mut f, plan, &clients, args, ui, interrupt))
+        .catch_unwind()
+        .await;
+    let verdict = tested.unwrap_or_else(|_| {
+        RunVerdict::new(
+            Outcome::Internal,
+            format!(
+                "internal error: stampede panicked while stack {} existed (a bug; see above); deleting the stack",
+                plan.stack
+            ),
+        )
+    });
+    let deletion = finish_stack(&mut f, plan, &stack_id, args.keep, ui).await;
+    interrupt.release();
+    report(plan, ui, &verdict, deletion.as_ref());
+    let code = match (interrupt.exit_code(), &deletion) {
+        (Some(sig), _) => sig,
+        (None, Some(Ok(Deletion::Deleted)) | None) => verdict.outcome.code(),
+        (None, Some(_)) => exit::INFRA,
+    };
+    Ok(ExitCode::from(code))
+}
+
+/// From CreateStack to the verdict: follows the stack while showing live
+/// metrics, then collects and judges the results. A signal stops any part.
+async fn test(
+    f: &mut Follower<'_>,
+    plan: &Plan,
+    clients: &Clients,
+    args: &RunArgs,
+    ui: &Reporter,
+    interrupt: &Interrupt,
+) -> RunVerdict {
     ui.phase(Phase::Provisioning);
+    crate::fault::panic_at("after-create");
     let deadline = Instant::now() + plan.timeout;
-    // Whatever happens while following, the stack gets deleted below.
     let source = live::source(
         beeconf::es_target(plan).as_ref(),
         &plan.run.id,
@@ -131,22 +177,28 @@ async fn aws_run(
         },
         live::show(source, ui, args.labels, &live_stop)
     );
-    let verdict = match &followed {
-        Ok(stop) => judge(stop, &f, plan, &clients, args, ui, interrupt).await,
-        Err(e) => RunVerdict::new(
-            Outcome::InfrastructureFailed,
-            format!("following stack {}: {e}", plan.stack),
-        ),
+    let stop = match followed {
+        Ok(stop) => stop,
+        Err(e) => {
+            return RunVerdict::new(
+                Outcome::InfrastructureFailed,
+                format!("following stack {}: {e}", plan.stack),
+            );
+        }
     };
-    let deletion = finish_stack(&mut f, plan, &stack_id, args.keep, ui).await;
-    interrupt.release();
-    report(plan, ui, &verdict, deletion.as_ref());
-    let code = match (interrupt.exit_code(), &deletion) {
-        (Some(sig), _) => sig,
-        (None, Some(Ok(Deletion::Deleted)) | None) => verdict.outcome.code(),
-        (None, Some(_)) => exit::INFRA,
-    };
-    Ok(ExitCode::from(code))
+    tokio::select! {
+        v = judge(&stop, f, plan, clients, args, ui, interrupt) => v,
+        () = interrupt.token().cancelled() => interrupted(interrupt, "interrupted while collecting the results: deleting the stack"),
+    }
+}
+
+fn interrupted(interrupt: &Interrupt, why: &str) -> RunVerdict {
+    RunVerdict::new(
+        Outcome::Interrupted {
+            code: interrupt.exit_code().unwrap_or(exit::SIGTERM),
+        },
+        why.to_string(),
+    )
 }
 
 /// Turns how following ended into a verdict, collecting results when the
@@ -161,12 +213,7 @@ async fn judge(
     interrupt: &Interrupt,
 ) -> RunVerdict {
     match stop {
-        Stop::Cancelled => RunVerdict::new(
-            Outcome::Interrupted {
-                code: interrupt.exit_code().unwrap_or(exit::SIGTERM),
-            },
-            "interrupted: deleting the stack".to_string(),
-        ),
+        Stop::Cancelled => interrupted(interrupt, "interrupted: deleting the stack"),
         Stop::TimedOut => RunVerdict::new(
             Outcome::TimedOut,
             format!(
