@@ -6,6 +6,7 @@ mod support;
 mod analyze;
 mod bees;
 mod gate;
+mod laptop;
 mod lifecycle;
 mod lint;
 mod render;

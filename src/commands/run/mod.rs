@@ -96,6 +96,9 @@ async fn aws_run(
     if args.dry_run {
         return Ok(dry_run(plan, footprint, ui));
     }
+    // An earlier run's summary must not be archived or compared as this
+    // run's if this one fails before writing its own.
+    let _ = std::fs::remove_file(args.report.join("summary.json"));
     // A signal stops the uploads too: nothing exists yet to clean up.
     let request = tokio::select! {
         r = upload::prepare(&clients.s3, plan, &bee_binary, ui, chrono::Utc::now()) => Some(r?),
