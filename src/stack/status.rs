@@ -18,22 +18,22 @@ pub fn is_failed(status: &str) -> bool {
         // A status newer than this SDK: judge it by its name.
         return status.contains("ROLLBACK") || status.ends_with("_FAILED");
     }
-    match parse(status) {
+    matches!(
+        parse(status),
         S::CreateFailed
-        | S::DeleteFailed
-        | S::UpdateFailed
-        | S::RollbackFailed
-        | S::RollbackComplete
-        | S::RollbackInProgress
-        | S::UpdateRollbackFailed
-        | S::UpdateRollbackComplete
-        | S::UpdateRollbackInProgress
-        | S::UpdateRollbackCompleteCleanupInProgress
-        | S::ImportRollbackFailed
-        | S::ImportRollbackComplete
-        | S::ImportRollbackInProgress => true,
-        _ => false,
-    }
+            | S::DeleteFailed
+            | S::UpdateFailed
+            | S::RollbackFailed
+            | S::RollbackComplete
+            | S::RollbackInProgress
+            | S::UpdateRollbackFailed
+            | S::UpdateRollbackComplete
+            | S::UpdateRollbackInProgress
+            | S::UpdateRollbackCompleteCleanupInProgress
+            | S::ImportRollbackFailed
+            | S::ImportRollbackComplete
+            | S::ImportRollbackInProgress
+    )
 }
 
 /// Whether a status is final: nothing more happens by itself.
