@@ -7,7 +7,7 @@ use std::io::Write;
 use serde_json::json;
 
 use super::tail::{Header, Row};
-use crate::results::jtl::parse_timestamp;
+use crate::results::jtl::{Columns, parse_row};
 
 /// How a column is written into the document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +74,7 @@ pub fn index_template(index: &str) -> serde_json::Value {
 
 /// Writes rows of one file as bulk items.
 pub struct DocWriter {
+    cols: Columns,
     fields: Vec<(usize, &'static str, Kind)>,
     action_prefix: String,
     tail: String,
@@ -97,6 +98,7 @@ impl DocWriter {
         let id = serde_json::to_string(&format!("{bee}-")).unwrap_or_default();
         let id_open = id.strip_suffix('"').unwrap_or(&id);
         DocWriter {
+            cols: header.cols.clone(),
             fields,
             action_prefix: format!(
                 "{{\"index\":{{\"_index\":{},\"_id\":{id_open}",
@@ -107,16 +109,25 @@ impl DocWriter {
     }
 
     /// Appends the action and document lines of `row`; `false` (and
-    /// nothing written) when the row is malformed.
+    /// nothing written) when the row is malformed. Whether it is, and its
+    /// timestamp, elapsed time and success, come from the row model that
+    /// `analyze` reads with ([`parse_row`]), so both count the same rows.
+    /// Other columns are best effort: a value that does not read as its
+    /// type is left out of the document.
     pub fn write(&self, row: &Row, out: &mut Vec<u8>) -> bool {
-        let start = out.len();
+        let Some(sample) = parse_row(&row.record, &self.cols) else {
+            return false;
+        };
         let _ = write!(out, "{}{}\"}}}}\n{{", self.action_prefix, row.offset);
         let mut first = true;
         for &(i, field, kind) in &self.fields {
             let Some(raw) = row.record.get(i) else {
                 continue;
             };
-            if raw.is_empty() && kind != Kind::Text {
+            let ts = i == self.cols.timestamp;
+            let number = kind == Kind::Number && is_number(raw);
+            let model = ts || i == self.cols.elapsed || Some(i) == self.cols.success;
+            if !(model || number || kind == Kind::Text) {
                 continue;
             }
             if !first {
@@ -124,34 +135,16 @@ impl DocWriter {
             }
             first = false;
             let _ = write!(out, "\"{field}\":");
-            let ok = match kind {
-                Kind::Number => number(raw, out),
-                Kind::Bool => match raw {
-                    b"true" | b"TRUE" => {
-                        out.extend_from_slice(b"true");
-                        true
-                    }
-                    b"false" | b"FALSE" => {
-                        out.extend_from_slice(b"false");
-                        true
-                    }
-                    _ => false,
-                },
-                Kind::Time => match parse_timestamp(raw) {
-                    Some(ms) => {
-                        let _ = write!(out, "{ms}");
-                        true
-                    }
-                    None => false,
-                },
-                Kind::Text => {
-                    let _ = serde_json::to_writer(&mut *out, &String::from_utf8_lossy(raw));
-                    true
-                }
-            };
-            if !ok {
-                out.truncate(start);
-                return false;
+            if ts {
+                let _ = write!(out, "{}", sample.timestamp);
+            } else if i == self.cols.elapsed {
+                let _ = write!(out, "{}", sample.elapsed);
+            } else if Some(i) == self.cols.success {
+                let _ = write!(out, "{}", sample.success);
+            } else if number {
+                out.extend_from_slice(raw);
+            } else {
+                let _ = serde_json::to_writer(&mut *out, &String::from_utf8_lossy(raw));
             }
         }
         out.extend_from_slice(self.tail.as_bytes());
@@ -159,19 +152,15 @@ impl DocWriter {
     }
 }
 
-fn number(raw: &[u8], out: &mut Vec<u8>) -> bool {
-    if raw.iter().all(u8::is_ascii_digit) && raw.len() < 19 {
-        out.extend_from_slice(raw);
-        true
-    } else {
-        false
-    }
+/// A count as JMeter writes them (and as the index maps them: `long`).
+fn is_number(raw: &[u8]) -> bool {
+    !raw.is_empty() && raw.len() < 19 && raw.iter().all(u8::is_ascii_digit)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::tail::DEFAULT_NAMES;
+    use crate::results::layout::DEFAULT_NAMES;
     use crate::results::jtl::Columns;
 
     #[test]
@@ -179,6 +168,7 @@ mod tests {
         let header = Header {
             names: DEFAULT_NAMES.iter().map(|s| s.to_string()).collect(),
             cols: Columns::DEFAULT,
+            delimiter: b',',
         };
         let w = DocWriter::new(&header, "idx", "i-1", "r1");
         let mut record = csv::ByteRecord::new();
@@ -223,6 +213,7 @@ mod tests {
         let header = Header {
             names: vec!["timeStamp".into(), "elapsed".into(), "label".into()],
             cols: Columns::DEFAULT,
+            delimiter: b',',
         };
         let w = DocWriter::new(&header, "idx", "b", "r");
         let mut record = csv::ByteRecord::new();

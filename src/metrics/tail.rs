@@ -1,42 +1,26 @@
 //! Reads the complete rows of a JTL that JMeter is still writing. Only
 //! rows ending in a newline are taken (a half-written last line waits for
-//! the rest), unless the writer has finished.
+//! the rest), unless the writer has finished. The layout (delimiter,
+//! header or JMeter's default columns) is told as `analyze` tells it, and
+//! a row longer than `analyze` reads is dropped and counted.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use crate::results::jtl::Columns;
-use crate::results::split::last_boundary;
+use crate::results::layout::{CsvLayout, Format, HEAD_BYTES, detect};
+use crate::results::split::{MAX_ROW, last_boundary};
 
-/// JMeter 5.x's default columns, for files without a header.
-pub const DEFAULT_NAMES: [&str; 17] = [
-    "timeStamp",
-    "elapsed",
-    "label",
-    "responseCode",
-    "responseMessage",
-    "threadName",
-    "dataType",
-    "success",
-    "failureMessage",
-    "bytes",
-    "sentBytes",
-    "grpThreads",
-    "allThreads",
-    "URL",
-    "Latency",
-    "IdleTime",
-    "Connect",
-];
-
-/// The file's columns.
+/// The file's layout.
 #[derive(Debug, Clone)]
 pub struct Header {
     /// Column names, in file order.
     pub names: Vec<String>,
     /// Where the needed columns are.
     pub cols: Columns,
+    /// The field delimiter.
+    pub delimiter: u8,
 }
 
 /// One row and the byte offset it starts at (its identity).
@@ -58,6 +42,9 @@ pub struct Tail {
     header: Option<Header>,
     header_end: u64,
     eof: bool,
+    /// Inside a row longer than [`MAX_ROW`], dropped up to its newline.
+    skipping: bool,
+    oversized: u64,
 }
 
 /// Most bytes one poll reads.
@@ -74,10 +61,12 @@ impl Tail {
             header: None,
             header_end: from,
             eof: false,
+            skipping: false,
+            oversized: 0,
         })
     }
 
-    /// The file's columns, once its first line has been read.
+    /// The file's layout, once its first line has been read.
     pub fn header(&self) -> Option<&Header> {
         self.header.as_ref()
     }
@@ -92,6 +81,11 @@ impl Tail {
         self.eof
     }
 
+    /// Rows longer than [`MAX_ROW`] dropped so far (malformed rows).
+    pub fn oversized(&self) -> u64 {
+        self.oversized
+    }
+
     /// New complete rows, reading at most [`MAX_READ`] bytes, so memory
     /// stays bounded and a big file is shipped as it is read. With
     /// `finished`, the writer is done and a last line without its newline
@@ -102,26 +96,63 @@ impl Tail {
         let read = (&mut self.file).take(MAX_READ).read_to_end(&mut self.buf)?;
         self.eof = (read as u64) < MAX_READ;
         let whole = finished && self.eof;
-        let end = match last_boundary(&self.buf) {
+        if self.skipping {
+            match memchr::memchr(b'\n', &self.buf) {
+                Some(i) => {
+                    self.drop_front(i + 1);
+                    self.skipping = false;
+                }
+                None => {
+                    self.drop_front(self.buf.len());
+                    return Ok(Vec::new());
+                }
+            }
+        }
+        let delimiter = match &self.header {
+            Some(h) => h.delimiter,
+            None => {
+                let line_done = memchr::memchr(b'\n', &self.buf).is_some();
+                if !(whole || line_done || self.buf.len() >= HEAD_BYTES) {
+                    return Ok(Vec::new());
+                }
+                let layout = self.layout()?;
+                self.drop_front(layout.header_len);
+                let d = layout.delimiter;
+                self.header = Some(Header {
+                    names: layout.names,
+                    cols: layout.cols,
+                    delimiter: d,
+                });
+                d
+            }
+        };
+        let end = match last_boundary(&self.buf, delimiter) {
             _ if whole => self.buf.len(),
             Some(i) => i + 1,
+            None if self.buf.len() >= MAX_ROW => {
+                // One row longer than any JTL row: dropped up to the
+                // first newline past the limit, and counted.
+                self.oversized += 1;
+                match memchr::memchr(b'\n', &self.buf[MAX_ROW..]) {
+                    Some(i) => self.drop_front(MAX_ROW + i + 1),
+                    None => {
+                        self.drop_front(self.buf.len());
+                        self.skipping = true;
+                    }
+                }
+                return Ok(Vec::new());
+            }
             None => return Ok(Vec::new()),
         };
         let mut rows = Vec::new();
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
+            .delimiter(delimiter)
             .from_reader(&self.buf[..end]);
         let mut record = csv::ByteRecord::new();
         while reader.read_byte_record(&mut record).unwrap_or(false) {
             let offset = self.base + record.position().map_or(0, |p| p.byte());
-            if self.header.is_none() {
-                let (header, is_header) = read_header(&self.path, &record, offset)?;
-                self.header = Some(header);
-                if is_header {
-                    continue;
-                }
-            }
             if offset < self.header_end {
                 continue;
             }
@@ -130,37 +161,27 @@ impl Tail {
                 record: record.clone(),
             });
         }
-        self.buf.drain(..end);
-        self.base += end as u64;
+        self.drop_front(end);
         Ok(rows)
     }
-}
 
-/// Takes the first record as the header when it is one (`true`);
-/// otherwise the file has JMeter's default columns (`false`).
-fn read_header(path: &Path, record: &csv::ByteRecord, offset: u64) -> io::Result<(Header, bool)> {
-    match Columns::from_header(record.iter()) {
-        Some(Ok(cols)) if offset == 0 => Ok((
-            Header {
-                names: record
-                    .iter()
-                    .map(|f| String::from_utf8_lossy(f).into_owned())
-                    .collect(),
-                cols,
-            },
-            true,
-        )),
-        Some(Err(m)) => Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("{}:1: {m}", path.display()),
-        )),
-        _ => Ok((
-            Header {
-                names: DEFAULT_NAMES.iter().map(|s| s.to_string()).collect(),
-                cols: Columns::DEFAULT,
-            },
-            false,
-        )),
+    fn drop_front(&mut self, n: usize) {
+        self.buf.drain(..n);
+        self.base += n as u64;
+    }
+
+    /// The layout, from the file's first bytes.
+    fn layout(&self) -> io::Result<CsvLayout> {
+        let head = &self.buf[..self.buf.len().min(HEAD_BYTES)];
+        let bad = |m: String| io::Error::new(io::ErrorKind::InvalidData, m);
+        match detect(head) {
+            Ok(Format::Csv(layout)) => Ok(layout),
+            Ok(Format::Xml) => Err(bad(format!(
+                "{}: an XML JTL cannot be followed; `stampede analyze` reads it",
+                self.path.display()
+            ))),
+            Err(m) => Err(bad(format!("{}:1: {m}", self.path.display()))),
+        }
     }
 }
 

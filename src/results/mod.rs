@@ -2,12 +2,15 @@
 
 pub mod aggregate;
 pub mod analyze;
+pub mod inflate;
 pub mod jtl;
+pub mod layout;
 pub(crate) mod rows;
 pub(crate) mod split;
 pub mod store;
 pub mod summary;
 pub mod table;
+pub mod xml;
 
 use std::path::PathBuf;
 
@@ -31,6 +34,16 @@ pub enum ResultsError {
         /// The file.
         path: PathBuf,
         /// What is missing.
+        message: String,
+    },
+    /// An XML JTL that cannot be read on.
+    #[error("{}:{line}: {message}", path.display())]
+    Xml {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: u64,
+        /// What is wrong.
         message: String,
     },
     /// No row could be read.

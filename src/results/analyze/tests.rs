@@ -70,7 +70,7 @@ fn analyze(data: Vec<u8>, workers: usize, block: usize) -> (Aggregate, FileRepor
         Some(Ok(c)) => c,
         _ => panic!("test texts have a header"),
     };
-    run_blocks(path, cursor, 2, &cols, workers, block).unwrap()
+    run_blocks(path, cursor, 2, &cols, b',', workers, block).unwrap()
 }
 
 #[test]

@@ -1,0 +1,316 @@
+//! XML JTLs (`jmeter.save.saveservice.output_format=xml`), streamed: only
+//! the tag being read is held (at most [`MAX_TAG`] bytes); text, comments,
+//! CDATA and processing instructions are skipped as they pass.
+//!
+//! Each `httpSample` or `sample` element directly under the root is one
+//! sample (`t` elapsed, `ts` timestamp, `s` success, `lb` label), read
+//! with the same row model as CSV ([`Sample::parse`]). Samples nested in a
+//! sample are its sub-samples (embedded resources, a transaction's
+//! children): as in JMeter's listeners when they load such a file, they
+//! belong to their parent and are not counted on their own.
+
+use std::io::BufRead;
+use std::path::Path;
+
+use super::ResultsError;
+use super::aggregate::Aggregate;
+use super::analyze::{FileReport, Malformed};
+use super::jtl::Sample;
+
+/// The longest tag read (1 MiB): a longer one is an error.
+pub const MAX_TAG: usize = 1 << 20;
+
+/// What the scanner is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Text,
+    /// After `<`, until the markup's kind is known.
+    Open,
+    /// A start or end tag; `Some(q)` inside a value quoted with `q`.
+    Tag(Option<u8>),
+    /// `<!--`, until `-->`.
+    Comment,
+    /// `<![CDATA[`, until `]]>`.
+    Cdata,
+    /// `<?`, until `?>`.
+    Pi,
+    /// `<!DOCTYPE` and the like, until `>` outside brackets.
+    Decl(u32),
+}
+
+/// Reads an XML JTL into an aggregate.
+pub fn read<R: BufRead>(path: &Path, mut r: R) -> Result<(Aggregate, FileReport), ResultsError> {
+    let mut agg = Aggregate::default();
+    let mut malformed = Malformed::default();
+    let mut rows = 0u64;
+    let mut state = State::Text;
+    let mut tag = Vec::new();
+    let mut tag_line = 1;
+    // Markup's last bytes, for the `-->`, `]]>` and `?>` ends.
+    let mut tail = [0u8; 2];
+    let mut line = 1u64;
+    let mut depth = 0u32;
+    loop {
+        let buf = r.fill_buf().map_err(|source| ResultsError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        if buf.is_empty() {
+            break;
+        }
+        let n = buf.len();
+        let mut i = 0;
+        while i < n {
+            if state == State::Text {
+                match memchr::memchr(b'<', &buf[i..]) {
+                    Some(off) => {
+                        line += memchr::memchr_iter(b'\n', &buf[i..i + off]).count() as u64;
+                        i += off + 1;
+                        state = State::Open;
+                        tag.clear();
+                        tag_line = line;
+                        continue;
+                    }
+                    None => {
+                        line += memchr::memchr_iter(b'\n', &buf[i..]).count() as u64;
+                        break;
+                    }
+                }
+            }
+            let c = buf[i];
+            i += 1;
+            line += u64::from(c == b'\n');
+            let ended = |tail: &[u8; 2], end: &[u8; 2]| tail == end && c == b'>';
+            state = match state {
+                State::Text => State::Text,
+                State::Open => {
+                    tag.push(c);
+                    match &tag[..] {
+                        b"?" => State::Pi,
+                        b"!--" => State::Comment,
+                        b"![CDATA[" => State::Cdata,
+                        t if t[0] == b'!' && (b"!--".starts_with(t) || b"![CDATA[".starts_with(t)) => {
+                            State::Open
+                        }
+                        t if t[0] == b'!' => State::Decl(u32::from(c == b'[')),
+                        _ if c == b'>' => {
+                            element(&tag[..tag.len() - 1], tag_line, &mut depth, &mut agg, &mut rows, &mut malformed);
+                            State::Text
+                        }
+                        _ => State::Tag(None),
+                    }
+                }
+                State::Tag(quote) => {
+                    if tag.len() >= MAX_TAG {
+                        return Err(ResultsError::Xml {
+                            path: path.to_path_buf(),
+                            line: tag_line,
+                            message: format!("a tag longer than {} KiB", MAX_TAG >> 10),
+                        });
+                    }
+                    match (quote, c) {
+                        (None, b'>') => {
+                            element(&tag, tag_line, &mut depth, &mut agg, &mut rows, &mut malformed);
+                            State::Text
+                        }
+                        (None, b'"' | b'\'') => {
+                            tag.push(c);
+                            State::Tag(Some(c))
+                        }
+                        (Some(q), _) if q == c => {
+                            tag.push(c);
+                            State::Tag(None)
+                        }
+                        _ => {
+                            tag.push(c);
+                            State::Tag(quote)
+                        }
+                    }
+                }
+                State::Comment if ended(&tail, b"--") => State::Text,
+                State::Cdata if ended(&tail, b"]]") => State::Text,
+                State::Pi if tail[1] == b'?' && c == b'>' => State::Text,
+                State::Decl(0) if c == b'>' => State::Text,
+                State::Decl(d) if c == b'[' => State::Decl(d + 1),
+                State::Decl(d) if c == b']' => State::Decl(d.saturating_sub(1)),
+                s => s,
+            };
+            tail = [tail[1], c];
+        }
+        r.consume(n);
+    }
+    if matches!(state, State::Open | State::Tag(_)) {
+        // Cut inside a tag (JMeter still writing, or killed): that tag
+        // could not be read.
+        malformed.add(tag_line);
+    }
+    Ok((
+        agg,
+        FileReport {
+            path: path.to_path_buf(),
+            rows,
+            malformed,
+        },
+    ))
+}
+
+/// One start or end tag (without its `<` and `>`), at `line`.
+fn element(
+    tag: &[u8],
+    line: u64,
+    depth: &mut u32,
+    agg: &mut Aggregate,
+    rows: &mut u64,
+    malformed: &mut Malformed,
+) {
+    let is_sample = |name: &[u8]| name == b"httpSample" || name == b"sample";
+    if let Some(end) = tag.strip_prefix(b"/") {
+        if is_sample(end.trim_ascii()) {
+            *depth = depth.saturating_sub(1);
+        }
+        return;
+    }
+    let name_end = tag
+        .iter()
+        .position(|c| c.is_ascii_whitespace() || *c == b'/')
+        .unwrap_or(tag.len());
+    if !is_sample(&tag[..name_end]) {
+        return;
+    }
+    let empty = tag.ends_with(b"/");
+    if *depth == 0 {
+        let attrs = Attributes::read(&tag[name_end..]);
+        match attrs.and_then(|a| a.sample()) {
+            Some((ts, elapsed, success, label)) => {
+                if let Some(s) = Sample::parse(ts, elapsed, &label, success) {
+                    agg.record(&s);
+                    *rows += 1;
+                } else {
+                    malformed.add(line);
+                }
+            }
+            None => malformed.add(line),
+        }
+    }
+    if !empty {
+        *depth += 1;
+    }
+}
+
+/// A sample tag's attributes that the row model reads.
+#[derive(Default)]
+struct Attributes<'a> {
+    t: Option<&'a [u8]>,
+    ts: Option<&'a [u8]>,
+    s: Option<&'a [u8]>,
+    lb: Option<Vec<u8>>,
+}
+
+impl<'a> Attributes<'a> {
+    /// `name="value"` pairs; `None` when they do not read as such.
+    fn read(mut rest: &'a [u8]) -> Option<Self> {
+        let mut a = Attributes::default();
+        loop {
+            rest = rest.trim_ascii_start();
+            if rest.is_empty() || rest == b"/" {
+                return Some(a);
+            }
+            let eq = rest.iter().position(|&c| c == b'=')?;
+            let name = rest[..eq].trim_ascii();
+            rest = rest[eq + 1..].trim_ascii_start();
+            let q = *rest.first().filter(|q| matches!(q, b'"' | b'\''))?;
+            let close = 1 + rest[1..].iter().position(|&c| c == q)?;
+            let value = &rest[1..close];
+            rest = &rest[close + 1..];
+            match name {
+                b"t" => a.t = Some(value),
+                b"ts" => a.ts = Some(value),
+                b"s" => a.s = Some(value),
+                b"lb" => a.lb = Some(unescape(value)?),
+                _ => {}
+            }
+        }
+    }
+
+    /// Timestamp, elapsed, success (if saved) and label.
+    #[allow(clippy::type_complexity)]
+    fn sample(self) -> Option<(&'a [u8], &'a [u8], Option<&'a [u8]>, Vec<u8>)> {
+        Some((self.ts?, self.t?, self.s, self.lb.unwrap_or_default()))
+    }
+}
+
+/// An attribute value with its entity and character references replaced.
+fn unescape(v: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(v.len());
+    let mut i = 0;
+    while i < v.len() {
+        if v[i] != b'&' {
+            out.push(v[i]);
+            i += 1;
+            continue;
+        }
+        let semi = i + v[i..].iter().position(|&c| c == b';')?;
+        let entity = &v[i + 1..semi];
+        let ch = match entity {
+            b"amp" => '&',
+            b"lt" => '<',
+            b"gt" => '>',
+            b"quot" => '"',
+            b"apos" => '\'',
+            _ => {
+                let num = std::str::from_utf8(entity.strip_prefix(b"#")?).ok()?;
+                let code = match num.strip_prefix(['x', 'X']) {
+                    Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+                    None => num.parse().ok()?,
+                };
+                char::from_u32(code)?
+            }
+        };
+        let mut b = [0u8; 4];
+        out.extend_from_slice(ch.encode_utf8(&mut b).as_bytes());
+        i = semi + 1;
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_str(s: &str) -> Result<(Aggregate, FileReport), ResultsError> {
+        read(Path::new("t.jtl"), std::io::BufReader::with_capacity(7, s.as_bytes()))
+    }
+
+    #[test]
+    fn top_level_samples_only_with_escapes_comments_and_cdata() {
+        let xml = r#"<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE testResults [ <!ENTITY x "y"> ]>
+<testResults version="1.2">
+<!-- a comment with <httpSample t="1"/> inside -->
+<httpSample t="14720" lt="9770" ts="1296846793179" s="true" lb="Home &amp; &quot;away&quot;&#10;2" rc="200">
+  <httpSample t="5" ts="1296846793179" s="false" lb="Home-0"/>
+  <sample t="6" ts="1296846793179" s="false" lb="Home-1"><sample t="1" ts="1" lb="deep"/></sample>
+  <responseData class="java.lang.String"><![CDATA[ <httpSample t="1" ts="2" lb="x"/> ]]> &lt;b&gt;</responseData>
+</httpSample>
+<sample t='3' ts='2023-11-14T22:13:20.123Z' s='False' lb='b > a'/>
+<httpSample t="x" ts="1" lb="bad"/>
+<httpSample ts="1" lb="no elapsed"></httpSample>
+</testResults>
+"#;
+        let (agg, report) = read_str(xml).unwrap();
+        let labels: Vec<&str> = agg.labels.iter().map(|(l, _)| l.as_str()).collect();
+        assert_eq!(labels, ["Home & \"away\"\n2", "b > a"]);
+        assert_eq!(report.rows, 2);
+        assert_eq!(agg.total().errors, 1);
+        assert_eq!(report.malformed.first_lines, [11, 12]);
+        let b = &agg.labels.iter().find(|(l, _)| l == "b > a").unwrap().1;
+        assert_eq!(b.first_ts, 1_700_000_000_123);
+    }
+
+    #[test]
+    fn a_huge_tag_is_an_error_naming_its_line() {
+        let xml = format!("<testResults>\n<httpSample lb=\"{}\"/>", "x".repeat(MAX_TAG));
+        let err = read_str(&xml).unwrap_err().to_string();
+        assert!(err.contains("t.jtl:2:") && err.contains("longer than"), "{err}");
+    }
+}
