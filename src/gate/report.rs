@@ -23,7 +23,7 @@ fn rows(o: &Outcome) -> Vec<[String; 7]> {
         .map(|c| {
             [
                 c.criterion.clone(),
-                c.label.clone(),
+                crate::results::table::escape_label(&c.label),
                 value(&c.metric, c.baseline),
                 value(&c.metric, c.current),
                 change(c),

@@ -65,8 +65,12 @@ pub struct CsvLayout {
 /// needed column.
 pub fn detect(head: &[u8]) -> Result<Format, String> {
     let body = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
-    if body.trim_ascii_start().starts_with(b"<") {
+    let start = body.trim_ascii_start();
+    if start.starts_with(b"<") {
         return Ok(Format::Xml);
+    }
+    if start.starts_with(b"{") || start.starts_with(b"[") {
+        return Err("not a JTL: the file holds JSON".into());
     }
     let mut missing = None;
     for d in DELIMITERS {
@@ -203,5 +207,7 @@ mod tests {
         assert_eq!(detect(b"\xEF\xBB\xBF\n <?xml version=\"1.0\"?>"), Ok(Format::Xml));
         let err = detect(b"label;timeStamp;success\n").unwrap_err();
         assert!(err.contains("`elapsed`"), "{err}");
+        let err = detect(b"  {\"a\": 1}").unwrap_err();
+        assert!(err.contains("JSON"), "{err}");
     }
 }
