@@ -224,4 +224,60 @@ mod tests {
         assert!(!w.write(&Row { offset: 0, record }, &mut out));
         assert_eq!(out, b"keep");
     }
+
+    /// A row is shipped exactly when `analyze` counts it: one row model.
+    #[test]
+    fn shipping_and_analyze_agree_on_every_row() {
+        use crate::results::layout::{Format, detect};
+        let header = "timeStamp,elapsed,label,responseCode,success,bytes";
+        let rows = [
+            ("1700000000000,5,a,200,true,10", true),
+            ("1700000000000,5,a,200,True,10", true),
+            ("1700000000000,5,a,200,FALSE,10", true),
+            ("2023-11-14T22:13:20.123+01:00,5,a,200,true,10", true),
+            ("1700000000000,5,a,200,true,ten", true),
+            ("1700000000000,,a,200,true,10", false),
+            ("1700000000000,5,a,200,fork,10", false),
+            ("1700000000000,5,a,200,,10", false),
+            ("-1,5,a,200,true,10", false),
+            ("1700000000000,5,a,200", false),
+        ];
+        let text = format!("{header}\n{}\n", rows.map(|r| r.0).join("\n"));
+        let Ok(Format::Csv(layout)) = detect(text.as_bytes()) else {
+            panic!("a CSV header");
+        };
+        let h = Header {
+            names: layout.names.clone(),
+            cols: layout.cols.clone(),
+            delimiter: layout.delimiter,
+        };
+        let w = DocWriter::new(&h, "idx", "b", "r");
+        let (agg, report) = crate::results::analyze::analyze_reader(
+            std::path::Path::new("t.jtl"),
+            std::io::Cursor::new(text.clone().into_bytes()),
+            1,
+        )
+        .unwrap();
+        let mut shipped = 0;
+        for (i, (row, valid)) in rows.iter().enumerate() {
+            let mut record = csv::ByteRecord::new();
+            for f in row.split(',') {
+                record.push_field(f.as_bytes());
+            }
+            let mut out = Vec::new();
+            let ok = w.write(&Row { offset: 0, record }, &mut out);
+            assert_eq!(ok, *valid, "row {i}: {row}");
+            shipped += u64::from(ok);
+            if ok {
+                let doc: serde_json::Value =
+                    serde_json::from_str(String::from_utf8(out).unwrap().lines().nth(1).unwrap())
+                        .unwrap();
+                assert_eq!(doc["success"], !row.contains("FALSE"), "{row}");
+                assert_eq!(doc["elapsed"], 5);
+                assert_eq!(doc.get("bytes").is_some(), !row.ends_with("ten"), "{row}");
+            }
+        }
+        assert_eq!((agg.count(), report.rows), (shipped, shipped));
+        assert_eq!(report.malformed.count, rows.len() as u64 - shipped);
+    }
 }

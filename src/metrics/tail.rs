@@ -126,22 +126,23 @@ impl Tail {
                 d
             }
         };
-        let end = match last_boundary(&self.buf, delimiter) {
+        let boundary = last_boundary(&self.buf, delimiter);
+        if boundary.is_none() && self.buf.len() >= MAX_ROW {
+            // One row longer than `analyze` reads: dropped up to the
+            // first newline past the limit, and counted.
+            self.oversized += 1;
+            match memchr::memchr(b'\n', &self.buf[MAX_ROW..]) {
+                Some(i) => self.drop_front(MAX_ROW + i + 1),
+                None => {
+                    self.drop_front(self.buf.len());
+                    self.skipping = !whole;
+                }
+            }
+            return Ok(Vec::new());
+        }
+        let end = match boundary {
             _ if whole => self.buf.len(),
             Some(i) => i + 1,
-            None if self.buf.len() >= MAX_ROW => {
-                // One row longer than any JTL row: dropped up to the
-                // first newline past the limit, and counted.
-                self.oversized += 1;
-                match memchr::memchr(b'\n', &self.buf[MAX_ROW..]) {
-                    Some(i) => self.drop_front(MAX_ROW + i + 1),
-                    None => {
-                        self.drop_front(self.buf.len());
-                        self.skipping = true;
-                    }
-                }
-                return Ok(Vec::new());
-            }
             None => return Ok(Vec::new()),
         };
         let mut rows = Vec::new();
@@ -152,8 +153,13 @@ impl Tail {
             .from_reader(&self.buf[..end]);
         let mut record = csv::ByteRecord::new();
         while reader.read_byte_record(&mut record).unwrap_or(false) {
-            let offset = self.base + record.position().map_or(0, |p| p.byte());
+            let start = record.position().map_or(0, |p| p.byte());
+            let offset = self.base + start;
             if offset < self.header_end {
+                continue;
+            }
+            if reader.position().byte() - start > MAX_ROW as u64 {
+                self.oversized += 1;
                 continue;
             }
             rows.push(Row {
@@ -228,5 +234,42 @@ mod tests {
         let rows = t.poll(true).unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(&rows[0].record[2], b"b");
+    }
+
+    #[test]
+    fn delimiter_told_as_analyze_tells_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.jtl");
+        std::fs::write(
+            &path,
+            "timeStamp\telapsed\tlabel\tsuccess\n1\t5\ta, b\ttrue\n2\t6\t\tat Foo.bar\tfalse\n",
+        )
+        .unwrap();
+        let mut t = Tail::open(&path, 0).unwrap();
+        let rows = t.poll(true).unwrap();
+        assert_eq!(t.header().unwrap().delimiter, b'\t');
+        assert_eq!(rows.len(), 2);
+        assert_eq!(&rows[0].record[2], b"a, b");
+        assert_eq!(rows[1].record.len(), 5);
+    }
+
+    #[test]
+    fn a_row_longer_than_analyze_reads_is_dropped_and_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.jtl");
+        let mut f = File::create(&path).unwrap();
+        write!(f, "timeStamp,elapsed,label,success\n1,5,a,true\n2,6,").unwrap();
+        f.write_all(&vec![b'x'; MAX_ROW + (5 << 20)]).unwrap();
+        write!(f, ",true\n3,7,c,true\n").unwrap();
+        let mut t = Tail::open(&path, 0).unwrap();
+        let mut labels = Vec::new();
+        for _ in 0..10 {
+            for r in t.poll(true).unwrap() {
+                labels.push(String::from_utf8_lossy(&r.record[2]).into_owned());
+            }
+            assert!(t.buf.len() <= MAX_ROW + MAX_READ as usize);
+        }
+        assert_eq!(labels, ["a", "c"]);
+        assert_eq!(t.oversized(), 1);
     }
 }

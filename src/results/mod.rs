@@ -36,16 +36,6 @@ pub enum ResultsError {
         /// What is missing.
         message: String,
     },
-    /// An XML JTL that cannot be read on.
-    #[error("{}:{line}: {message}", path.display())]
-    Xml {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line.
-        line: u64,
-        /// What is wrong.
-        message: String,
-    },
     /// No row could be read.
     #[error("{}: no valid rows{detail}", path.display())]
     NoRows {

@@ -19,6 +19,7 @@
 use memchr::memchr2;
 
 use super::jtl::{Columns, Sample};
+use super::split::MAX_ROW;
 
 /// How a field ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,6 +127,7 @@ impl RowReader {
                 _ => {}
             }
             let row_line = line;
+            let row_start = pos;
             let mut n = 0;
             let mut vals = Values::default();
             // Delimiters at or after `pos` in the word at `wpos`: words are
@@ -189,7 +191,9 @@ impl RowReader {
                 pos = next;
                 line += newlines;
             }
-            if n < self.fields {
+            // Rows longer than the splitter lets through whole are
+            // malformed wherever they sit in a block.
+            if n < self.fields || pos - row_start > MAX_ROW {
                 bad(row_line);
                 continue;
             }

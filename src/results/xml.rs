@@ -1,6 +1,7 @@
 //! XML JTLs (`jmeter.save.saveservice.output_format=xml`), streamed: only
-//! the tag being read is held (at most [`MAX_TAG`] bytes); text, comments,
-//! CDATA and processing instructions are skipped as they pass.
+//! the tag being read is held (at most [`MAX_TAG`] bytes: a longer sample
+//! tag is a malformed sample); text, comments, CDATA and processing
+//! instructions are skipped as they pass.
 //!
 //! Each `httpSample` or `sample` element directly under the root is one
 //! sample (`t` elapsed, `ts` timestamp, `s` success, `lb` label), read
@@ -17,7 +18,7 @@ use super::aggregate::Aggregate;
 use super::analyze::{FileReport, Malformed};
 use super::jtl::Sample;
 
-/// The longest tag read (1 MiB): a longer one is an error.
+/// The longest tag read (1 MiB): a longer sample is malformed.
 pub const MAX_TAG: usize = 1 << 20;
 
 /// What the scanner is in.
@@ -45,6 +46,7 @@ pub fn read<R: BufRead>(path: &Path, mut r: R) -> Result<(Aggregate, FileReport)
     let mut rows = 0u64;
     let mut state = State::Text;
     let mut tag = Vec::new();
+    let mut too_long = false;
     let mut tag_line = 1;
     // Markup's last bytes, for the `-->`, `]]>` and `?>` ends.
     let mut tail = [0u8; 2];
@@ -68,6 +70,7 @@ pub fn read<R: BufRead>(path: &Path, mut r: R) -> Result<(Aggregate, FileReport)
                         i += off + 1;
                         state = State::Open;
                         tag.clear();
+                        too_long = false;
                         tag_line = line;
                         continue;
                     }
@@ -102,13 +105,15 @@ pub fn read<R: BufRead>(path: &Path, mut r: R) -> Result<(Aggregate, FileReport)
                 }
                 State::Tag(quote) => {
                     if tag.len() >= MAX_TAG {
-                        return Err(ResultsError::Xml {
-                            path: path.to_path_buf(),
-                            line: tag_line,
-                            message: format!("a tag longer than {} KiB", MAX_TAG >> 10),
-                        });
+                        // Only the name is needed from here on.
+                        too_long = true;
+                        tag.truncate(64);
                     }
                     match (quote, c) {
+                        (None, b'>') if too_long => {
+                            overlong(&tag, tail[1] == b'/', tag_line, &mut depth, &mut malformed);
+                            State::Text
+                        }
                         (None, b'>') => {
                             element(&tag, tag_line, &mut depth, &mut agg, &mut rows, &mut malformed);
                             State::Text
@@ -154,6 +159,33 @@ pub fn read<R: BufRead>(path: &Path, mut r: R) -> Result<(Aggregate, FileReport)
     ))
 }
 
+fn is_sample(name: &[u8]) -> bool {
+    name == b"httpSample" || name == b"sample"
+}
+
+/// The name of the element a start tag (without its `<`) opens.
+fn name(tag: &[u8]) -> &[u8] {
+    let end = tag
+        .iter()
+        .position(|c| c.is_ascii_whitespace() || *c == b'/')
+        .unwrap_or(tag.len());
+    &tag[..end]
+}
+
+/// A start tag longer than [`MAX_TAG`] (`tag` holds its first bytes): a
+/// malformed sample if it opens one.
+fn overlong(tag: &[u8], empty: bool, line: u64, depth: &mut u32, malformed: &mut Malformed) {
+    if !is_sample(name(tag)) {
+        return;
+    }
+    if *depth == 0 {
+        malformed.add(line);
+    }
+    if !empty {
+        *depth += 1;
+    }
+}
+
 /// One start or end tag (without its `<` and `>`), at `line`.
 fn element(
     tag: &[u8],
@@ -163,17 +195,13 @@ fn element(
     rows: &mut u64,
     malformed: &mut Malformed,
 ) {
-    let is_sample = |name: &[u8]| name == b"httpSample" || name == b"sample";
     if let Some(end) = tag.strip_prefix(b"/") {
         if is_sample(end.trim_ascii()) {
             *depth = depth.saturating_sub(1);
         }
         return;
     }
-    let name_end = tag
-        .iter()
-        .position(|c| c.is_ascii_whitespace() || *c == b'/')
-        .unwrap_or(tag.len());
+    let name_end = name(tag).len();
     if !is_sample(&tag[..name_end]) {
         return;
     }
@@ -308,9 +336,14 @@ mod tests {
     }
 
     #[test]
-    fn a_huge_tag_is_an_error_naming_its_line() {
-        let xml = format!("<testResults>\n<httpSample lb=\"{}\"/>", "x".repeat(MAX_TAG));
-        let err = read_str(&xml).unwrap_err().to_string();
-        assert!(err.contains("t.jtl:2:") && err.contains("longer than"), "{err}");
+    fn a_huge_sample_tag_is_a_malformed_sample_at_its_line() {
+        let xml = format!(
+            "<testResults>\n<httpSample t=\"1\" ts=\"1\" lb=\"{}\"><sample t=\"1\" ts=\"1\"/></httpSample>\n\
+             <httpSample t=\"2\" ts=\"2\" lb=\"ok\"/>\n<x a=\"{}\"/></testResults>",
+            "x".repeat(MAX_TAG),
+            "y".repeat(MAX_TAG)
+        );
+        let (agg, report) = read_str(&xml).unwrap();
+        assert_eq!((agg.count(), report.malformed.first_lines), (1, vec![2]));
     }
 }
