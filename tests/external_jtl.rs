@@ -16,7 +16,11 @@ use crate::support::*;
 fn dir() -> Option<PathBuf> {
     if let Ok(d) = std::env::var("STAMPEDE_EXTERNAL_JTL") {
         let d = PathBuf::from(d);
-        assert!(d.is_dir(), "STAMPEDE_EXTERNAL_JTL={} is not a directory", d.display());
+        assert!(
+            d.is_dir(),
+            "STAMPEDE_EXTERNAL_JTL={} is not a directory",
+            d.display()
+        );
         return Some(d);
     }
     // `../shared` from the main checkout, `../../shared` from a worktree
@@ -115,9 +119,10 @@ const THROUGHPUT_TOLERANCE: f64 = 0.02;
 fn jmeter_html_report_statistics() {
     let Some(d) = dir() else { return };
     let a = clean(&d, "jmeter-HTMLReportTestFile.csv");
-    let expect: Value =
-        serde_json::from_str(&std::fs::read_to_string(d.join("jmeter-HTMLReportExpect.json")).unwrap())
-            .unwrap();
+    let expect: Value = serde_json::from_str(
+        &std::fs::read_to_string(d.join("jmeter-HTMLReportExpect.json")).unwrap(),
+    )
+    .unwrap();
     for (theirs, ours) in [
         ("JR-KO", a.label("JR-KO")),
         ("JR-OK", a.label("JR-OK")),
@@ -126,7 +131,12 @@ fn jmeter_html_report_statistics() {
         let e = &expect[theirs];
         assert_eq!(ours["count"], e["sampleCount"], "{theirs}");
         assert_eq!(ours["errors"], e["errorCount"], "{theirs}");
-        near(theirs, f(&ours["error_rate"]) * 100.0, f(&e["errorPct"]), 1e-6);
+        near(
+            theirs,
+            f(&ours["error_rate"]) * 100.0,
+            f(&e["errorPct"]),
+            1e-6,
+        );
         near(theirs, f(&ours["mean"]), f(&e["meanResTime"]), 1e-9);
         near(theirs, f(&ours["max"]), f(&e["maxResTime"]), 0.0);
         near(theirs, f(&ours["p50"]), f(&e["medianResTime"]), 0.0);
@@ -136,7 +146,12 @@ fn jmeter_html_report_statistics() {
         near(theirs, f(&ours["p95"]), f(&e["pct2ResTime"]), 1.0);
         near(theirs, f(&ours["p99"]), f(&e["pct3ResTime"]), 0.0);
         let tp = f(&e["throughput"]);
-        near(theirs, f(&ours["throughput"]), tp, tp * THROUGHPUT_TOLERANCE);
+        near(
+            theirs,
+            f(&ours["throughput"]),
+            tp,
+            tp * THROUGHPUT_TOLERANCE,
+        );
     }
     assert_eq!(a.total()["p95"], 339);
 }
@@ -148,15 +163,27 @@ fn jmeter_files_it_refuses_or_cannot_summarise() {
     // stampede needs only timestamps, elapsed, label and success.
     let a = clean(&d, "jmeter-HTMLReportFalseTestFile.csv");
     assert_eq!(a.labels(), ["Requête HTTP"]);
-    assert_eq!((&a.total()["count"], &a.total()["errors"]), (&50.into(), &50.into()));
+    assert_eq!(
+        (&a.total()["count"], &a.total()["errors"]),
+        (&50.into(), &50.into())
+    );
     // Saved without timeStamp and elapsed: nothing to time, said clearly.
     let a = analyze(&d, "jmeter-BatchTestLocal.csv");
     assert_eq!(a.code, 2, "{}", a.stderr);
-    assert!(a.stderr.contains("jmeter-BatchTestLocal.csv:1: the header has no `timeStamp` column"), "{}", a.stderr);
+    assert!(
+        a.stderr
+            .contains("jmeter-BatchTestLocal.csv:1: the header has no `timeStamp` column"),
+        "{}",
+        a.stderr
+    );
     // The expected statistics, not a JTL.
     let a = analyze(&d, "jmeter-HTMLReportExpect.json");
     assert_eq!(a.code, 2, "{}", a.stderr);
-    assert!(a.stderr.contains("not a JTL: the file holds JSON"), "{}", a.stderr);
+    assert!(
+        a.stderr.contains("not a JTL: the file holds JSON"),
+        "{}",
+        a.stderr
+    );
 }
 
 #[test]
@@ -171,9 +198,18 @@ fn performance_plugin_csv_files() {
     }
     // Month 20 and 21 roll over as Java's lenient SimpleDateFormat reads
     // them (what the plugin and JMeter's report generator use).
-    assert_eq!(clean(&d, "perfplugin-JMeterCsvResults2.csv").summary["start"], "2002-08-20T12:05:05.123Z");
-    assert_eq!(clean(&d, "perfplugin-JMeterCsvResults3.csv").summary["start"], "2012-09-21T14:15:25.321Z");
-    for file in ["perfplugin-JMeterPublisher.csv", "perfplugin-JMeterPublisher_formatted_timeStamp.csv"] {
+    assert_eq!(
+        clean(&d, "perfplugin-JMeterCsvResults2.csv").summary["start"],
+        "2002-08-20T12:05:05.123Z"
+    );
+    assert_eq!(
+        clean(&d, "perfplugin-JMeterCsvResults3.csv").summary["start"],
+        "2012-09-21T14:15:25.321Z"
+    );
+    for file in [
+        "perfplugin-JMeterPublisher.csv",
+        "perfplugin-JMeterPublisher_formatted_timeStamp.csv",
+    ] {
         let a = clean(&d, file);
         // "reported 33.333% of errors".
         near(file, f(&a.total()["error_rate"]) * 100.0, 33.333, 0.0005);
@@ -185,7 +221,10 @@ fn performance_plugin_csv_files() {
         "2014-02-24T07:42:21.256Z"
     );
     let a = clean(&d, "perfplugin-single_result-res.csv");
-    assert_eq!((&a.total()["count"], &a.total()["errors"]), (&1.into(), &1.into()));
+    assert_eq!(
+        (&a.total()["count"], &a.total()["errors"]),
+        (&1.into(), &1.into())
+    );
     // The plugin refuses a header-less file; stampede reads it in JMeter's
     // default columns.
     let a = clean(&d, "perfplugin-JENKINS-16627_CSV_instead_of_XML.jtl");
@@ -203,7 +242,12 @@ fn performance_plugin_multi_line_label_and_transactions() {
     assert_eq!(a.label(multi)["errors"], 1);
     // The text table keeps one line per label: header, 2 labels, total.
     assert_eq!(a.stdout.lines().count(), 4, "{}", a.stdout);
-    assert!(a.stdout.contains("reviewBAD\"}\\n                  Session ID"), "{}", a.stdout);
+    assert!(
+        a.stdout
+            .contains("reviewBAD\"}\\n                  Session ID"),
+        "{}",
+        a.stdout
+    );
 
     let a = clean(&d, "perfplugin-filewithtransactions.csv");
     // The plugin's filter `^(HP|Scenario|Search)(-success|-failure)?$`.
@@ -246,7 +290,11 @@ fn performance_plugin_xml_files() {
     // Empty: not a run to summarise.
     let a = analyze(&d, "perfplugin-emptyfile.jtl");
     assert_eq!(a.code, 2);
-    assert!(a.stderr.contains("perfplugin-emptyfile.jtl: no valid rows"), "{}", a.stderr);
+    assert!(
+        a.stderr.contains("perfplugin-emptyfile.jtl: no valid rows"),
+        "{}",
+        a.stderr
+    );
 }
 
 #[test]
@@ -258,29 +306,60 @@ fn taurus_files() {
     assert_eq!(a.total()["count"], 4);
     assert_eq!(a.labels(), ["http://localhost:8080"]);
     let a = clean(&d, "taurus-tranctl.jtl");
-    assert_eq!((&a.total()["count"], &a.total()["errors"]), (&2.into(), &1.into()));
+    assert_eq!(
+        (&a.total()["count"], &a.total()["errors"]),
+        (&2.into(), &1.into())
+    );
     let a = clean(&d, "taurus-unicode.jtl");
-    assert!(a.labels().contains(&"САП.АутентифицироватьРасш"), "{:?}", a.labels());
+    assert!(
+        a.labels().contains(&"САП.АутентифицироватьРасш"),
+        "{:?}",
+        a.labels()
+    );
     assert_eq!(clean(&d, "taurus-doublequoting.jtl").total()["count"], 2);
-    assert_eq!(clean(&d, "taurus-quote-guessing-crash.jtl").total()["count"], 10);
+    assert_eq!(
+        clean(&d, "taurus-quote-guessing-crash.jtl").total()["count"],
+        10
+    );
     let a = clean(&d, "taurus-slow-stdev.jtl");
     assert_eq!((a.labels().len(), &a.total()["count"]), (18, &599.into()));
     let a = clean(&d, "taurus-simple.kpi.jtl");
-    assert_eq!((&a.total()["count"], &a.total()["errors"]), (&6.into(), &3.into()));
+    assert_eq!(
+        (&a.total()["count"], &a.total()["errors"]),
+        (&6.into(), &3.into())
+    );
     let a = clean(&d, "taurus-kpi1.jtl");
-    assert_eq!((&a.label("good")["count"], &a.label("bad")["errors"]), (&12.into(), &9.into()));
+    assert_eq!(
+        (&a.label("good")["count"], &a.label("bad")["errors"]),
+        (&12.into(), &9.into())
+    );
     // Response code 500 with success=true: a success, as Taurus counts it.
     let a = clean(&d, "taurus-500-success-kpi.jtl");
-    assert_eq!((&a.total()["count"], &a.total()["errors"]), (&1.into(), &0.into()));
-    assert_eq!(clean(&d, "taurus-smart-aggregation-kpi.jtl").total()["count"], 4);
+    assert_eq!(
+        (&a.total()["count"], &a.total()["errors"]),
+        (&1.into(), &0.into())
+    );
+    assert_eq!(
+        clean(&d, "taurus-smart-aggregation-kpi.jtl").total()["count"],
+        4
+    );
     let a = clean(&d, "taurus-non-http-kpi.jtl");
-    assert_eq!((&a.total()["count"], &a.total()["errors"]), (&11.into(), &8.into()));
+    assert_eq!(
+        (&a.total()["count"], &a.total()["errors"]),
+        (&11.into(), &8.into())
+    );
     let a = clean(&d, "taurus-embedded_resources-kpi_ed.jtl");
-    assert_eq!((&a.total()["count"], &a.total()["errors"]), (&1.into(), &1.into()));
+    assert_eq!(
+        (&a.total()["count"], &a.total()["errors"]),
+        (&1.into(), &1.into())
+    );
     // XML with response data, headers and cookies per sample.
     let a = clean(&d, "taurus-error1.jtl");
     assert_eq!(a.labels(), ["bad"]);
-    assert_eq!((&a.total()["count"], &a.total()["errors"]), (&9.into(), &9.into()));
+    assert_eq!(
+        (&a.total()["count"], &a.total()["errors"]),
+        (&9.into(), &9.into())
+    );
 }
 
 #[test]
@@ -288,7 +367,10 @@ fn performance_results_parser_and_jmeter_statistics() {
     let Some(d) = dir() else { return };
     let a = clean(&d, "perfresults-simple.jtl");
     let (t, c1, c2) = (a.total(), a.label("call1"), a.label("call2"));
-    assert_eq!((&t["count"], &c1["count"], &c2["count"]), (&8.into(), &4.into(), &4.into()));
+    assert_eq!(
+        (&t["count"], &c1["count"], &c2["count"]),
+        (&8.into(), &4.into(), &4.into())
+    );
     near("total rate", f(&t["throughput"]), 6.92, 0.005);
     near("call1 rate", f(&c1["throughput"]), 3.46, 0.005);
     // parse-jtl truncates means to integers.
@@ -296,7 +378,10 @@ fn performance_results_parser_and_jmeter_statistics() {
         assert_eq!(f(&l["mean"]).trunc(), mean);
     }
     for (l, max) in [(t, 2200), (c1, 1170), (c2, 2200)] {
-        assert_eq!((&l["max"], &l["p90"], &l["p99"]), (&max.into(), &max.into(), &max.into()));
+        assert_eq!(
+            (&l["max"], &l["p90"], &l["p99"]),
+            (&max.into(), &max.into(), &max.into())
+        );
     }
     // parse-jtl interpolates the median (1077 = (1023 + 1131) / 2);
     // stampede's is a sample's own value.
@@ -312,8 +397,14 @@ fn performance_results_parser_and_jmeter_statistics() {
     // The `ping` rows are sub-samples to parse-jtl (URL not null) and left
     // out of its totals; in a CSV JTL every row is a sample to stampede.
     let a = clean(&d, "perfresults-latency.jtl");
-    assert_eq!((&a.label("call1")["max"], &a.label("call2")["max"]), (&1131.into(), &938.into()));
-    assert_eq!((&a.label("call1")["count"], &a.label("ping")["count"]), (&1.into(), &2.into()));
+    assert_eq!(
+        (&a.label("call1")["max"], &a.label("call2")["max"]),
+        (&1131.into(), &938.into())
+    );
+    assert_eq!(
+        (&a.label("call1")["count"], &a.label("ping")["count"]),
+        (&1.into(), &2.into())
+    );
 
     // Header-less, JMeter 2.x columns.
     let a = clean(&d, "roylines-fixture1.jtl");
@@ -344,7 +435,10 @@ fn blorticus_jtl_reporter_and_jmeter_plugins_files() {
     // quoted elapsed time and a non-numeric `bytes` are not.
     let a = analyze(&d, "blorticus-jtl_with_row_errors.csv");
     assert_eq!(a.code, 0, "{}", a.stderr);
-    assert_eq!((&a.summary["malformed"], &a.total()["count"]), (&2.into(), &13.into()));
+    assert_eq!(
+        (&a.summary["malformed"], &a.total()["count"]),
+        (&2.into(), &13.into())
+    );
     assert!(a.stderr.contains("first at line(s) 2, 4"), "{}", a.stderr);
 
     assert_eq!(clean(&d, "jtlreporter-kpi.jtl").total()["count"], 54);
@@ -352,11 +446,23 @@ fn blorticus_jtl_reporter_and_jmeter_plugins_files() {
     assert_eq!(clean(&d, "jmeterplugins-short.jtl").total()["count"], 150);
     // `;`-delimited, CRLF, formatted timestamps.
     for (file, start, max) in [
-        ("jmeterplugins-test-merge-1.csv", "2014-04-28T16:49:28.068Z", 288_478),
-        ("jmeterplugins-test-merge-2.csv", "2014-04-29T17:43:18.161Z", 257_065),
+        (
+            "jmeterplugins-test-merge-1.csv",
+            "2014-04-28T16:49:28.068Z",
+            288_478,
+        ),
+        (
+            "jmeterplugins-test-merge-2.csv",
+            "2014-04-29T17:43:18.161Z",
+            257_065,
+        ),
     ] {
         let a = clean(&d, file);
-        assert_eq!((&a.summary["start"], &a.total()["max"]), (&start.into(), &max.into()), "{file}");
+        assert_eq!(
+            (&a.summary["start"], &a.total()["max"]),
+            (&start.into(), &max.into()),
+            "{file}"
+        );
         assert_eq!(a.labels(), ["P1_RECHERCHE"]);
     }
 }
@@ -372,7 +478,10 @@ fn every_file_is_covered() {
             continue;
         }
         n += 1;
-        assert!(src.contains(&format!("\"{name}\"")), "{name} has no check here");
+        assert!(
+            src.contains(&format!("\"{name}\"")),
+            "{name} has no check here"
+        );
     }
     // 43 result files and the JSON of JMeter's expected statistics.
     assert_eq!(n, 44);

@@ -238,11 +238,19 @@ fn control_characters_in_labels_keep_junit_and_markdown_intact() {
     let dir = tempfile::tempdir().unwrap();
     let mut text = String::from("timeStamp,elapsed,label,success\n");
     for i in 0..200 {
-        text.push_str(&format!("{},{},\"a\nb\x01c\x1b\",true\n", 1_700_000_000_000u64 + i, 10 + i % 7));
+        text.push_str(&format!(
+            "{},{},\"a\nb\x01c\x1b\",true\n",
+            1_700_000_000_000u64 + i,
+            10 + i % 7
+        ));
     }
     let base = write(dir.path(), "base.jtl", &text);
     let cur = write(dir.path(), "cur.jtl", &text);
-    let gate = write(dir.path(), "gate.yml", "criteria:\n  - { metric: p95, label: \"*\", max_increase: 10% }\n");
+    let gate = write(
+        dir.path(),
+        "gate.yml",
+        "criteria:\n  - { metric: p95, label: \"*\", max_increase: 10% }\n",
+    );
     let junit = dir.path().join("junit.xml");
     let md = dir.path().join("gate.md");
     let out = run(stampede()

@@ -160,8 +160,8 @@ fn is_number(raw: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::layout::DEFAULT_NAMES;
     use crate::results::jtl::Columns;
+    use crate::results::layout::DEFAULT_NAMES;
 
     #[test]
     fn rows_become_typed_documents_with_stable_ids() {

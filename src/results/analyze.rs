@@ -80,7 +80,7 @@ pub fn analyze_paths(paths: &[PathBuf], workers: usize) -> Result<Analysis, Resu
     for path in paths {
         let file = File::open(path).map_err(|source| ResultsError::Io {
             path: path.clone(),
-            source,
+            error: source,
         })?;
         let (agg, report) = analyze_reader(path, file, workers)?;
         out.aggregate.absorb(agg);
@@ -98,7 +98,7 @@ pub fn analyze_reader<R: Read + Send + 'static>(
 ) -> Result<(Aggregate, FileReport), ResultsError> {
     let io_err = |source| ResultsError::Io {
         path: path.to_path_buf(),
-        source,
+        error: source,
     };
     let mut buffered = BufReader::with_capacity(64 * 1024, reader);
     let gzip = buffered
@@ -245,7 +245,7 @@ fn run_blocks<R: Read + Send + 'static>(
         .expect("reader thread panicked")
         .map_err(|source| ResultsError::Io {
             path: path.to_path_buf(),
-            source,
+            error: source,
         })?;
     let malformed = std::mem::take(&mut book.lock().expect("line book").malformed);
     let report = FileReport {

@@ -108,10 +108,20 @@ mod tests {
     #[test]
     fn ordinary_text_reads_whole() {
         let text: Vec<u8> = (0..200_000)
-            .flat_map(|i| format!("{},{},label {},true\n", 1_700_000_000_000u64 + i, i % 997, i % 7).into_bytes())
+            .flat_map(|i| {
+                format!(
+                    "{},{},label {},true\n",
+                    1_700_000_000_000u64 + i,
+                    i % 997,
+                    i % 7
+                )
+                .into_bytes()
+            })
             .collect();
         let mut out = Vec::new();
-        Inflate::new(&gzip(&text)[..]).read_to_end(&mut out).unwrap();
+        Inflate::new(&gzip(&text)[..])
+            .read_to_end(&mut out)
+            .unwrap();
         assert_eq!(out, text);
     }
 }

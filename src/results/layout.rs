@@ -194,7 +194,9 @@ mod tests {
         assert_eq!((l.delimiter, l.cols.success), (b';', Some(7)));
         assert_eq!(l.header_len, 0);
         // responseMessage, threadName and dataType switched off.
-        let l = csv("1393227741256\t1425\tGET /x\t200\tfalse\t3478\n1393227741256\t1\tb\t500\ttrue\t1\n");
+        let l = csv(
+            "1393227741256\t1425\tGET /x\t200\tfalse\t3478\n1393227741256\t1\tb\t500\ttrue\t1\n",
+        );
         assert_eq!((l.delimiter, l.cols.success), (b'\t', Some(4)));
         assert_eq!(l.names[4], "success");
         // Nothing readable: JMeter's defaults, and the rows are malformed.
@@ -204,7 +206,10 @@ mod tests {
 
     #[test]
     fn xml_and_missing_columns() {
-        assert_eq!(detect(b"\xEF\xBB\xBF\n <?xml version=\"1.0\"?>"), Ok(Format::Xml));
+        assert_eq!(
+            detect(b"\xEF\xBB\xBF\n <?xml version=\"1.0\"?>"),
+            Ok(Format::Xml)
+        );
         let err = detect(b"label;timeStamp;success\n").unwrap_err();
         assert!(err.contains("`elapsed`"), "{err}");
         let err = detect(b"  {\"a\": 1}").unwrap_err();

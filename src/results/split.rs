@@ -135,8 +135,7 @@ impl<R: Read> Splitter<R> {
         match memchr(b'\n', &data[MAX_ROW..filled]) {
             Some(i) => {
                 newlines += 1;
-                self.carry
-                    .extend_from_slice(&data[MAX_ROW + i + 1..filled]);
+                self.carry.extend_from_slice(&data[MAX_ROW + i + 1..filled]);
             }
             None => loop {
                 let n = read_full(&mut self.reader, &mut data[..])?;
@@ -267,8 +266,7 @@ fn boundary_by_stretches(data: &[u8], delim: u8) -> Option<usize> {
     let mut i = 0;
     while let Some(off) = memchr(b'"', &data[i..]) {
         let at = i + off;
-        let field_start =
-            at == 0 || data[at - 1] == delim || matches!(data[at - 1], b'\n' | b'\r');
+        let field_start = at == 0 || data[at - 1] == delim || matches!(data[at - 1], b'\n' | b'\r');
         if !field_start {
             i = at + 1;
             continue;

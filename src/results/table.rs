@@ -107,9 +107,15 @@ mod tests {
         s.total = Some(l);
         let text = text(&s);
         assert_eq!(text.lines().count(), 3, "{text}");
-        assert!(text.contains("no such element\\n  Session ID: 8|9\\ttab"), "{text}");
+        assert!(
+            text.contains("no such element\\n  Session ID: 8|9\\ttab"),
+            "{text}"
+        );
         let md = markdown(&s);
         assert_eq!(md.lines().count(), 4, "{md}");
-        assert!(md.contains("| no such element\\n  Session ID: 8\\|9\\ttab |"), "{md}");
+        assert!(
+            md.contains("| no such element\\n  Session ID: 8\\|9\\ttab |"),
+            "{md}"
+        );
     }
 }

@@ -55,7 +55,7 @@ pub fn read<R: BufRead>(path: &Path, mut r: R) -> Result<(Aggregate, FileReport)
     loop {
         let buf = r.fill_buf().map_err(|source| ResultsError::Io {
             path: path.to_path_buf(),
-            source,
+            error: source,
         })?;
         if buf.is_empty() {
             break;
@@ -92,12 +92,21 @@ pub fn read<R: BufRead>(path: &Path, mut r: R) -> Result<(Aggregate, FileReport)
                         b"?" => State::Pi,
                         b"!--" => State::Comment,
                         b"![CDATA[" => State::Cdata,
-                        t if t[0] == b'!' && (b"!--".starts_with(t) || b"![CDATA[".starts_with(t)) => {
+                        t if t[0] == b'!'
+                            && (b"!--".starts_with(t) || b"![CDATA[".starts_with(t)) =>
+                        {
                             State::Open
                         }
                         t if t[0] == b'!' => State::Decl(u32::from(c == b'[')),
                         _ if c == b'>' => {
-                            element(&tag[..tag.len() - 1], tag_line, &mut depth, &mut agg, &mut rows, &mut malformed);
+                            element(
+                                &tag[..tag.len() - 1],
+                                tag_line,
+                                &mut depth,
+                                &mut agg,
+                                &mut rows,
+                                &mut malformed,
+                            );
                             State::Text
                         }
                         _ => State::Tag(None),
@@ -115,7 +124,14 @@ pub fn read<R: BufRead>(path: &Path, mut r: R) -> Result<(Aggregate, FileReport)
                             State::Text
                         }
                         (None, b'>') => {
-                            element(&tag, tag_line, &mut depth, &mut agg, &mut rows, &mut malformed);
+                            element(
+                                &tag,
+                                tag_line,
+                                &mut depth,
+                                &mut agg,
+                                &mut rows,
+                                &mut malformed,
+                            );
                             State::Text
                         }
                         (None, b'"' | b'\'') => {
@@ -306,7 +322,10 @@ mod tests {
     use super::*;
 
     fn read_str(s: &str) -> Result<(Aggregate, FileReport), ResultsError> {
-        read(Path::new("t.jtl"), std::io::BufReader::with_capacity(7, s.as_bytes()))
+        read(
+            Path::new("t.jtl"),
+            std::io::BufReader::with_capacity(7, s.as_bytes()),
+        )
     }
 
     #[test]

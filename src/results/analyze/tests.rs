@@ -182,7 +182,10 @@ fn a_row_longer_than_the_limit_is_one_malformed_row_at_its_line() {
     let line = std::io::repeat(b'7').take(64 << 20);
     let stream = Cursor::new(text(2)).chain(line);
     let (agg, report) = analyze_reader(Path::new("t.jtl"), stream, 2).unwrap();
-    assert_eq!((agg.count(), report.malformed.first_lines.clone()), (2, vec![4]));
+    assert_eq!(
+        (agg.count(), report.malformed.first_lines.clone()),
+        (2, vec![4])
+    );
 }
 
 #[test]
@@ -196,19 +199,29 @@ fn a_gzip_bomb_is_refused() {
     let bomb = enc.finish().unwrap();
     let err = analyze_reader(Path::new("bomb.jtl.gz"), Cursor::new(bomb), 2).unwrap_err();
     let msg = err.to_string();
-    assert!(msg.starts_with("bomb.jtl.gz: cannot read: the gzip stream expands more than"), "{msg}");
+    assert!(
+        msg.starts_with("bomb.jtl.gz: cannot read: the gzip stream expands more than"),
+        "{msg}"
+    );
 }
 
 /// Samples of `data` read in one piece, as the row reader reads a whole
 /// file that is one block.
-fn whole(data: &[u8], cols: &Columns, delim: u8) -> (Vec<(String, u64, u64, i64, i64)>, u64, Vec<u64>) {
+fn whole(
+    data: &[u8],
+    cols: &Columns,
+    delim: u8,
+) -> (Vec<LabelDigest>, u64, Vec<u64>) {
     let mut agg = Aggregate::default();
     let mut bad = Malformed::default();
     RowReader::new(cols, delim).read_block(data, true, |s| agg.record(s), |l| bad.add(l + 1));
     (summary(&agg), bad.count, bad.first_lines)
 }
 
-fn summary(agg: &Aggregate) -> Vec<(String, u64, u64, i64, i64)> {
+/// A label's count, errors, first and last timestamps.
+type LabelDigest = (String, u64, u64, i64, i64);
+
+fn summary(agg: &Aggregate) -> Vec<LabelDigest> {
     let mut v: Vec<_> = agg
         .labels
         .iter()

@@ -408,9 +408,28 @@ fn a_field_starting_with_a_control_byte_keeps_the_rows_after_it() {
 /// Bytes that matter to a CSV reader, and pieces of good rows, for the
 /// property test: control bytes, quotes, every delimiter, line ends.
 const PIECES: &[&[u8]] = &[
-    b"\t", b"\x00", b"\x0b", b"\x0c", b"\x01", b"\x1f", b"\"", b"\"\"", b",", b";", b"|",
-    b"\n", b"\r", b"\r\n", b"x", b" ", b"1700000000000", b"12", b"true", b"FALSE",
-    b"\xc3\xa9", b"\tat Foo.bar(Foo.java:1)",
+    b"\t",
+    b"\x00",
+    b"\x0b",
+    b"\x0c",
+    b"\x01",
+    b"\x1f",
+    b"\"",
+    b"\"\"",
+    b",",
+    b";",
+    b"|",
+    b"\n",
+    b"\r",
+    b"\r\n",
+    b"x",
+    b" ",
+    b"1700000000000",
+    b"12",
+    b"true",
+    b"FALSE",
+    b"\xc3\xa9",
+    b"\tat Foo.bar(Foo.java:1)",
 ];
 
 /// A text of `pieces`, with a good row (in `delim`) before some of them so
