@@ -96,48 +96,15 @@ impl Tail {
         let read = (&mut self.file).take(MAX_READ).read_to_end(&mut self.buf)?;
         self.eof = (read as u64) < MAX_READ;
         let whole = finished && self.eof;
-        if self.skipping {
-            match memchr::memchr(b'\n', &self.buf) {
-                Some(i) => {
-                    self.drop_front(i + 1);
-                    self.skipping = false;
-                }
-                None => {
-                    self.drop_front(self.buf.len());
-                    return Ok(Vec::new());
-                }
-            }
+        if self.skipping && !self.skip_to_line_end() {
+            return Ok(Vec::new());
         }
-        let delimiter = match &self.header {
-            Some(h) => h.delimiter,
-            None => {
-                let line_done = memchr::memchr(b'\n', &self.buf).is_some();
-                if !(whole || line_done || self.buf.len() >= HEAD_BYTES) {
-                    return Ok(Vec::new());
-                }
-                let layout = self.layout()?;
-                self.drop_front(layout.header_len);
-                let d = layout.delimiter;
-                self.header = Some(Header {
-                    names: layout.names,
-                    cols: layout.cols,
-                    delimiter: d,
-                });
-                d
-            }
+        let Some(delimiter) = self.delimiter(whole)? else {
+            return Ok(Vec::new());
         };
         let boundary = last_boundary(&self.buf, delimiter);
         if boundary.is_none() && self.buf.len() >= MAX_ROW {
-            // One row longer than `analyze` reads: dropped up to the
-            // first newline past the limit, and counted.
-            self.oversized += 1;
-            match memchr::memchr(b'\n', &self.buf[MAX_ROW..]) {
-                Some(i) => self.drop_front(MAX_ROW + i + 1),
-                None => {
-                    self.drop_front(self.buf.len());
-                    self.skipping = !whole;
-                }
-            }
+            self.drop_long_row(whole);
             return Ok(Vec::new());
         }
         let end = match boundary {
@@ -169,6 +136,57 @@ impl Tail {
         }
         self.drop_front(end);
         Ok(rows)
+    }
+
+    /// Drops what is left of a row too long to read, up to its newline:
+    /// `false` if it has not come yet.
+    fn skip_to_line_end(&mut self) -> bool {
+        match memchr::memchr(b'\n', &self.buf) {
+            Some(i) => {
+                self.drop_front(i + 1);
+                self.skipping = false;
+                true
+            }
+            None => {
+                self.drop_front(self.buf.len());
+                false
+            }
+        }
+    }
+
+    /// The delimiter, telling the layout from the file's first line (and
+    /// dropping its header) on the first call that has it; `None` while
+    /// that line is still being written.
+    fn delimiter(&mut self, whole: bool) -> io::Result<Option<u8>> {
+        if let Some(h) = &self.header {
+            return Ok(Some(h.delimiter));
+        }
+        let line_done = memchr::memchr(b'\n', &self.buf).is_some();
+        if !(whole || line_done || self.buf.len() >= HEAD_BYTES) {
+            return Ok(None);
+        }
+        let layout = self.layout()?;
+        self.drop_front(layout.header_len);
+        self.header = Some(Header {
+            names: layout.names,
+            cols: layout.cols,
+            delimiter: layout.delimiter,
+        });
+        Ok(Some(layout.delimiter))
+    }
+
+    /// The buffer starts a row longer than `analyze` reads: dropped up to
+    /// the first newline past the limit (or, when that has not come yet,
+    /// up to it later), and counted.
+    fn drop_long_row(&mut self, whole: bool) {
+        self.oversized += 1;
+        match memchr::memchr(b'\n', &self.buf[MAX_ROW..]) {
+            Some(i) => self.drop_front(MAX_ROW + i + 1),
+            None => {
+                self.drop_front(self.buf.len());
+                self.skipping = !whole;
+            }
+        }
     }
 
     fn drop_front(&mut self, n: usize) {

@@ -41,17 +41,7 @@ enum State {
 
 /// Reads an XML JTL into an aggregate.
 pub fn read<R: BufRead>(path: &Path, mut r: R) -> Result<(Aggregate, FileReport), ResultsError> {
-    let mut agg = Aggregate::default();
-    let mut malformed = Malformed::default();
-    let mut rows = 0u64;
-    let mut state = State::Text;
-    let mut tag = Vec::new();
-    let mut too_long = false;
-    let mut tag_line = 1;
-    // Markup's last bytes, for the `-->`, `]]>` and `?>` ends.
-    let mut tail = [0u8; 2];
-    let mut line = 1u64;
-    let mut depth = 0u32;
+    let mut scan = Scanner::default();
     loop {
         let buf = r.fill_buf().map_err(|source| ResultsError::Io {
             path: path.to_path_buf(),
@@ -61,110 +51,20 @@ pub fn read<R: BufRead>(path: &Path, mut r: R) -> Result<(Aggregate, FileReport)
             break;
         }
         let n = buf.len();
-        let mut i = 0;
-        while i < n {
-            if state == State::Text {
-                match memchr::memchr(b'<', &buf[i..]) {
-                    Some(off) => {
-                        line += memchr::memchr_iter(b'\n', &buf[i..i + off]).count() as u64;
-                        i += off + 1;
-                        state = State::Open;
-                        tag.clear();
-                        too_long = false;
-                        tag_line = line;
-                        continue;
-                    }
-                    None => {
-                        line += memchr::memchr_iter(b'\n', &buf[i..]).count() as u64;
-                        break;
-                    }
-                }
-            }
-            let c = buf[i];
-            i += 1;
-            line += u64::from(c == b'\n');
-            let ended = |tail: &[u8; 2], end: &[u8; 2]| tail == end && c == b'>';
-            state = match state {
-                State::Text => State::Text,
-                State::Open => {
-                    tag.push(c);
-                    match &tag[..] {
-                        b"?" => State::Pi,
-                        b"!--" => State::Comment,
-                        b"![CDATA[" => State::Cdata,
-                        t if t[0] == b'!'
-                            && (b"!--".starts_with(t) || b"![CDATA[".starts_with(t)) =>
-                        {
-                            State::Open
-                        }
-                        t if t[0] == b'!' => State::Decl(u32::from(c == b'[')),
-                        _ if c == b'>' => {
-                            element(
-                                &tag[..tag.len() - 1],
-                                tag_line,
-                                &mut depth,
-                                &mut agg,
-                                &mut rows,
-                                &mut malformed,
-                            );
-                            State::Text
-                        }
-                        _ => State::Tag(None),
-                    }
-                }
-                State::Tag(quote) => {
-                    if tag.len() >= MAX_TAG {
-                        // Only the name is needed from here on.
-                        too_long = true;
-                        tag.truncate(64);
-                    }
-                    match (quote, c) {
-                        (None, b'>') if too_long => {
-                            overlong(&tag, tail[1] == b'/', tag_line, &mut depth, &mut malformed);
-                            State::Text
-                        }
-                        (None, b'>') => {
-                            element(
-                                &tag,
-                                tag_line,
-                                &mut depth,
-                                &mut agg,
-                                &mut rows,
-                                &mut malformed,
-                            );
-                            State::Text
-                        }
-                        (None, b'"' | b'\'') => {
-                            tag.push(c);
-                            State::Tag(Some(c))
-                        }
-                        (Some(q), _) if q == c => {
-                            tag.push(c);
-                            State::Tag(None)
-                        }
-                        _ => {
-                            tag.push(c);
-                            State::Tag(quote)
-                        }
-                    }
-                }
-                State::Comment if ended(&tail, b"--") => State::Text,
-                State::Cdata if ended(&tail, b"]]") => State::Text,
-                State::Pi if tail[1] == b'?' && c == b'>' => State::Text,
-                State::Decl(0) if c == b'>' => State::Text,
-                State::Decl(d) if c == b'[' => State::Decl(d + 1),
-                State::Decl(d) if c == b']' => State::Decl(d.saturating_sub(1)),
-                s => s,
-            };
-            tail = [tail[1], c];
-        }
+        scan.feed(buf);
         r.consume(n);
     }
-    if matches!(state, State::Open | State::Tag(_)) {
+    if matches!(scan.state, State::Open | State::Tag(_)) {
         // Cut inside a tag (JMeter still writing, or killed): that tag
         // could not be read.
-        malformed.add(tag_line);
+        scan.found.malformed.add(scan.tag_line);
     }
+    let Found {
+        agg,
+        rows,
+        malformed,
+        ..
+    } = scan.found;
     Ok((
         agg,
         FileReport {
@@ -173,6 +73,140 @@ pub fn read<R: BufRead>(path: &Path, mut r: R) -> Result<(Aggregate, FileReport)
             malformed,
         },
     ))
+}
+
+/// The samples found so far.
+#[derive(Default)]
+struct Found {
+    agg: Aggregate,
+    rows: u64,
+    malformed: Malformed,
+    /// Sample elements open around the current position.
+    depth: u32,
+}
+
+/// The scanner's state between buffers.
+struct Scanner {
+    state: State,
+    /// The tag being read (its first bytes only once it is too long).
+    tag: Vec<u8>,
+    too_long: bool,
+    tag_line: u64,
+    /// Markup's last bytes, for the `-->`, `]]>` and `?>` ends.
+    tail: [u8; 2],
+    line: u64,
+    found: Found,
+}
+
+impl Default for Scanner {
+    fn default() -> Self {
+        Scanner {
+            state: State::Text,
+            tag: Vec::new(),
+            too_long: false,
+            tag_line: 1,
+            tail: [0; 2],
+            line: 1,
+            found: Found::default(),
+        }
+    }
+}
+
+impl Scanner {
+    /// Reads the next bytes of the file.
+    fn feed(&mut self, buf: &[u8]) {
+        let mut i = 0;
+        while i < buf.len() {
+            if self.state == State::Text {
+                // Text goes by whole: only its newlines count.
+                let Some(off) = memchr::memchr(b'<', &buf[i..]) else {
+                    self.line += memchr::memchr_iter(b'\n', &buf[i..]).count() as u64;
+                    return;
+                };
+                self.line += memchr::memchr_iter(b'\n', &buf[i..i + off]).count() as u64;
+                i += off + 1;
+                self.state = State::Open;
+                self.tag.clear();
+                self.too_long = false;
+                self.tag_line = self.line;
+                continue;
+            }
+            let c = buf[i];
+            i += 1;
+            self.line += u64::from(c == b'\n');
+            self.state = self.markup(c);
+            self.tail = [self.tail[1], c];
+        }
+    }
+
+    /// The state after markup byte `c`.
+    fn markup(&mut self, c: u8) -> State {
+        let ended = |tail: [u8; 2], end: &[u8; 2]| &tail == end && c == b'>';
+        match self.state {
+            State::Text => State::Text,
+            State::Open => self.open(c),
+            State::Tag(quote) => self.in_tag(quote, c),
+            State::Comment if ended(self.tail, b"--") => State::Text,
+            State::Cdata if ended(self.tail, b"]]") => State::Text,
+            State::Pi if self.tail[1] == b'?' && c == b'>' => State::Text,
+            State::Decl(0) if c == b'>' => State::Text,
+            State::Decl(d) if c == b'[' => State::Decl(d + 1),
+            State::Decl(d) if c == b']' => State::Decl(d.saturating_sub(1)),
+            s => s,
+        }
+    }
+
+    /// Just after `<`: which kind of markup this is.
+    fn open(&mut self, c: u8) -> State {
+        self.tag.push(c);
+        match &self.tag[..] {
+            b"?" => State::Pi,
+            b"!--" => State::Comment,
+            b"![CDATA[" => State::Cdata,
+            t if t[0] == b'!' && (b"!--".starts_with(t) || b"![CDATA[".starts_with(t)) => {
+                State::Open
+            }
+            t if t[0] == b'!' => State::Decl(u32::from(c == b'[')),
+            _ if c == b'>' => {
+                self.tag.pop();
+                element(&self.tag, self.tag_line, &mut self.found);
+                State::Text
+            }
+            _ => State::Tag(None),
+        }
+    }
+
+    /// Inside a start or end tag; `quote` is the open attribute quote.
+    fn in_tag(&mut self, quote: Option<u8>, c: u8) -> State {
+        if self.tag.len() >= MAX_TAG {
+            // Only the name is needed from here on.
+            self.too_long = true;
+            self.tag.truncate(64);
+        }
+        match (quote, c) {
+            (None, b'>') if self.too_long => {
+                let empty = self.tail[1] == b'/';
+                overlong(&self.tag, empty, self.tag_line, &mut self.found);
+                State::Text
+            }
+            (None, b'>') => {
+                element(&self.tag, self.tag_line, &mut self.found);
+                State::Text
+            }
+            (None, b'"' | b'\'') => {
+                self.tag.push(c);
+                State::Tag(Some(c))
+            }
+            (Some(q), _) if q == c => {
+                self.tag.push(c);
+                State::Tag(None)
+            }
+            _ => {
+                self.tag.push(c);
+                State::Tag(quote)
+            }
+        }
+    }
 }
 
 fn is_sample(name: &[u8]) -> bool {
@@ -190,30 +224,23 @@ fn name(tag: &[u8]) -> &[u8] {
 
 /// A start tag longer than [`MAX_TAG`] (`tag` holds its first bytes): a
 /// malformed sample if it opens one.
-fn overlong(tag: &[u8], empty: bool, line: u64, depth: &mut u32, malformed: &mut Malformed) {
+fn overlong(tag: &[u8], empty: bool, line: u64, found: &mut Found) {
     if !is_sample(name(tag)) {
         return;
     }
-    if *depth == 0 {
-        malformed.add(line);
+    if found.depth == 0 {
+        found.malformed.add(line);
     }
     if !empty {
-        *depth += 1;
+        found.depth += 1;
     }
 }
 
 /// One start or end tag (without its `<` and `>`), at `line`.
-fn element(
-    tag: &[u8],
-    line: u64,
-    depth: &mut u32,
-    agg: &mut Aggregate,
-    rows: &mut u64,
-    malformed: &mut Malformed,
-) {
+fn element(tag: &[u8], line: u64, found: &mut Found) {
     if let Some(end) = tag.strip_prefix(b"/") {
         if is_sample(end.trim_ascii()) {
-            *depth = depth.saturating_sub(1);
+            found.depth = found.depth.saturating_sub(1);
         }
         return;
     }
@@ -222,22 +249,24 @@ fn element(
         return;
     }
     let empty = tag.ends_with(b"/");
-    if *depth == 0 {
+    if found.depth == 0 {
         let attrs = Attributes::read(&tag[name_end..]);
-        match attrs.and_then(|a| a.sample()) {
+        let sample = attrs.and_then(|a| a.sample());
+        match sample {
             Some((ts, elapsed, success, label)) => {
-                if let Some(s) = Sample::parse(ts, elapsed, &label, success) {
-                    agg.record(&s);
-                    *rows += 1;
-                } else {
-                    malformed.add(line);
+                match Sample::parse(ts, elapsed, &label, success) {
+                    Some(s) => {
+                        found.agg.record(&s);
+                        found.rows += 1;
+                    }
+                    None => found.malformed.add(line),
                 }
             }
-            None => malformed.add(line),
+            None => found.malformed.add(line),
         }
     }
     if !empty {
-        *depth += 1;
+        found.depth += 1;
     }
 }
 

@@ -207,11 +207,7 @@ fn a_gzip_bomb_is_refused() {
 
 /// Samples of `data` read in one piece, as the row reader reads a whole
 /// file that is one block.
-fn whole(
-    data: &[u8],
-    cols: &Columns,
-    delim: u8,
-) -> (Vec<LabelDigest>, u64, Vec<u64>) {
+fn whole(data: &[u8], cols: &Columns, delim: u8) -> (Vec<LabelDigest>, u64, Vec<u64>) {
     let mut agg = Aggregate::default();
     let mut bad = Malformed::default();
     RowReader::new(cols, delim).read_block(data, true, |s| agg.record(s), |l| bad.add(l + 1));
