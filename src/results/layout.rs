@@ -73,7 +73,13 @@ pub fn detect(head: &[u8]) -> Result<Format, String> {
         return Err("not a JTL: the file holds JSON".into());
     }
     let mut missing = None;
-    for d in DELIMITERS {
+    // Any other delimiter a header shows: the first byte after the first
+    // name that cannot be part of a name (the Jenkins plugin's rule).
+    let other = body
+        .iter()
+        .find(|c| !(c.is_ascii_alphanumeric() || **c == b'_' || **c == b'"'))
+        .filter(|c| !DELIMITERS.contains(c) && !matches!(c, b'\n' | b'\r'));
+    for d in DELIMITERS.into_iter().chain(other.copied()) {
         let mut rdr = reader(head, d);
         let mut rec = csv::ByteRecord::new();
         if !rdr.read_byte_record(&mut rec).unwrap_or(false) {
@@ -183,6 +189,9 @@ mod tests {
             assert_eq!(l.header_len, head.find('\n').unwrap() + 1);
             assert_eq!(l.header_lines, 1);
         }
+        // Another delimiter JMeter allows.
+        let l = csv("timeStamp!elapsed!label!success\n1!2!a,b!true\n");
+        assert_eq!((l.delimiter, l.cols.success), (b'!', Some(3)));
         // Quoted names (Taurus' quote-guessing-crash.jtl).
         let l = csv("timeStamp,elapsed,label,success,\"SessionName\"\n");
         assert_eq!(l.names[4], "SessionName");
