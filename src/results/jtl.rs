@@ -21,7 +21,9 @@ pub struct Columns {
 
 impl Columns {
     /// JMeter's default order, shared by 2.13 and 5.x for the first eight
-    /// columns: what a header-less file is read with.
+    /// columns: what a header-less file is read with unless some of the
+    /// columns before `success` are switched off (see
+    /// [`super::layout::detect`]).
     #[cfg(test)]
     pub const DEFAULT: Columns = Columns::headerless(7);
 

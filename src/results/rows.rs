@@ -7,7 +7,8 @@
 //! quoted field; anywhere else it is a literal byte, and so is every
 //! control byte but the line ends (a TAB-indented stack trace in a
 //! `failureMessage` is just text). A property test checks the reader
-//! against `csv` on random texts.
+//! against `csv` on random texts. A row longer than
+//! [`MAX_ROW`] is malformed (see [`super::split`]).
 //!
 //! One difference from `csv`, on purpose: in a block that is not the end of
 //! the input, a quote that opens a field but never closes is read as a
