@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// stampede: distributed load tests on AWS from one command.
 #[derive(Debug, Parser)]
-#[command(name = "stampede", version, about, propagate_version = true)]
+#[command(name = "stampede", version, about, propagate_version = true, after_help = crate::exit::TABLE)]
 pub struct Cli {
     /// Options shared by every command.
     #[command(flatten)]
@@ -126,9 +126,14 @@ pub struct RunArgs {
     /// Blueprint and variables.
     #[command(flatten)]
     pub blueprint: BlueprintArgs,
-    /// Leave the stack in place when the run ends.
+    /// Leave the stack (and the run's S3 inputs) in place when the run ends.
     #[arg(long)]
     pub keep: bool,
+    /// Check everything that can be checked (blueprint, gate, baseline,
+    /// limits, paths, credentials, bucket, stack name) and print what
+    /// would be created, without creating or uploading anything.
+    #[arg(long)]
+    pub dry_run: bool,
     /// Folder for summary.json, the bees' JTLs and other reports.
     #[arg(long, value_name = "DIR", default_value = "stampede-report")]
     pub report: PathBuf,

@@ -171,10 +171,11 @@ fn run_gates_against_the_previous_passing_build() {
     ];
     for (build, body, want) in builds {
         let run_id = format!("{job}-{build}");
-        crate::lifecycle::seed(
+        let bees = crate::lifecycle::bees_upload(
             &url,
-            &[(
-                &format!("stampede/{run_id}/results/i-1.jtl.gz"),
+            &run_id,
+            vec![(
+                format!("stampede/{run_id}/results/i-1.jtl.gz"),
                 crate::lifecycle::gzip(body.as_bytes()),
             )],
         );
@@ -198,6 +199,7 @@ fn run_gates_against_the_previous_passing_build() {
             .env("JOB_NAME", &job)
             .env("BUILD_NUMBER", format!("{build}{}", std::process::id()))
             .current_dir(root()));
+        bees.join().unwrap();
         assert_eq!(out.code, want, "build {build}: {out:?}");
         match build {
             "1" => {

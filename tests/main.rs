@@ -12,3 +12,4 @@ mod lint;
 mod render;
 mod shipping;
 mod stacks;
+mod trust;

@@ -7,25 +7,23 @@ use super::collect;
 use crate::aws::Clients;
 use crate::blueprint::Plan;
 use crate::cli::RunArgs;
-use crate::commands::compare::verdict_code;
-use crate::exit;
-use crate::gate::{self, Baseline, Gate, Outcome, Verdict};
+use crate::commands::compare::verdict_outcome;
+use crate::exit::{self, Outcome};
+use crate::gate::{self, Baseline, Gate, Verdict};
 use crate::results::store::Store;
 use crate::results::{self, Summary, table};
 use crate::ui::Reporter;
 
 /// How the test part of a run ended.
 pub struct RunVerdict {
-    /// Exit code before cleanup.
-    pub code: u8,
-    /// Short status for the result object.
-    pub status: &'static str,
+    /// How the run ended, before cleanup.
+    pub outcome: Outcome,
     /// What to tell the user.
     pub message: Option<String>,
     /// The summary, when there were results.
     pub summary: Option<Summary>,
     /// The gate's result, when a gate ran.
-    pub gate: Option<Outcome>,
+    pub gate: Option<gate::Outcome>,
 }
 
 impl RunVerdict {
@@ -33,8 +31,8 @@ impl RunVerdict {
     pub fn result(&self, plan: &Plan) -> serde_json::Value {
         serde_json::json!({
             "run_id": plan.run.id,
-            "status": self.status,
-            "exit_code": self.code,
+            "status": self.outcome.status(),
+            "exit_code": self.outcome.code(),
             "message": self.message,
             "gate": self.gate.as_ref().map(|g| g.verdict),
             "total": self.summary.as_ref().and_then(|s| s.total.as_ref()).map(|t| {
@@ -43,11 +41,16 @@ impl RunVerdict {
         })
     }
 
+    /// The verdict of an error that stopped the run: its own kind, or an
+    /// internal error.
+    pub fn failed(err: &anyhow::Error) -> Self {
+        Self::new(Outcome::of_error(err), format!("{err:#}"))
+    }
+
     /// A verdict without results.
-    pub fn new(code: u8, status: &'static str, message: impl Into<Option<String>>) -> Self {
+    pub fn new(outcome: Outcome, message: impl Into<Option<String>>) -> Self {
         RunVerdict {
-            code,
-            status,
+            outcome,
             message: message.into(),
             summary: None,
             gate: None,
@@ -59,7 +62,7 @@ impl RunVerdict {
 pub async fn results(plan: &Plan, clients: &Clients, args: &RunArgs, ui: &Reporter) -> RunVerdict {
     match results_inner(plan, clients, args, ui).await {
         Ok(v) => v,
-        Err(e) => RunVerdict::new(exit::INFRA, "error", format!("{e:#}")),
+        Err(e) => RunVerdict::failed(&e),
     }
 }
 
@@ -73,8 +76,7 @@ async fn results_inner(
     let collected = collect::collect(&clients.s3, plan, &report_dir.join("jtl")).await?;
     let Some(collected) = collected else {
         return Ok(RunVerdict::new(
-            exit::FAILED,
-            "no_results",
+            Outcome::NoResults,
             format!(
                 "no results: no bee left a JTL under s3://{}/{}",
                 plan.run.bucket,
@@ -121,8 +123,7 @@ pub async fn conclude(
     ui.info(&format!("wrote {}", path.display()));
     if summary.total.as_ref().is_none_or(|t| t.count == 0) {
         return Ok(RunVerdict::new(
-            exit::FAILED,
-            "no_results",
+            Outcome::NoResults,
             "no results: the result files hold no samples".to_string(),
         ));
     }
@@ -130,9 +131,13 @@ pub async fn conclude(
         let uri = store.put(&plan.build.number, &summary).await?;
         ui.info(&format!("stored the summary at {uri}"));
     }
+    warn_on_errors(&summary, ui);
     let mut verdict = gate_run(plan, args, store, &summary, ui).await?;
+    // The pointer moves last: a build whose reports could not be written
+    // must not become the baseline of the next one.
+    write_reports(args, &summary, verdict.gate.as_ref())?;
     if let Some(store) = store
-        && verdict.code == exit::PASSED
+        && verdict.outcome == Outcome::Passed
         && verdict
             .gate
             .as_ref()
@@ -144,9 +149,23 @@ pub async fn conclude(
             plan.build.number, plan.build.job
         ));
     }
-    write_reports(args, &summary, verdict.gate.as_ref())?;
     verdict.summary = Some(summary);
     Ok(verdict)
+}
+
+/// An error rate above this gets a warning in every run, gate or not.
+const HIGH_ERROR_RATE: f64 = 0.10;
+
+fn warn_on_errors(summary: &Summary, ui: &Reporter) {
+    if let Some(t) = &summary.total
+        && t.error_rate > HIGH_ERROR_RATE
+    {
+        ui.warn(&format!(
+            "{:.1}% of the {} samples failed: check the target and the testcase",
+            t.error_rate * 100.0,
+            t.count
+        ));
+    }
 }
 
 async fn gate_run(
@@ -157,7 +176,12 @@ async fn gate_run(
     ui: &Reporter,
 ) -> anyhow::Result<RunVerdict> {
     let Some(path) = args.gate.clone().or_else(|| plan.gate.clone()) else {
-        return Ok(RunVerdict::new(exit::PASSED, "passed", None));
+        ui.info("no gate file: the built-in gate fails a run in which most samples failed (error_rate of total at most 50%)");
+        return Ok(verdict_of(
+            gate::judge(&Gate::sanity(), summary, None),
+            args,
+            ui,
+        ));
     };
     let gate = Gate::read(&path)?;
     let baseline = match &gate.baseline {
@@ -195,26 +219,40 @@ async fn gate_run(
             Some(Store::new(store.s3(), bucket, "").get_key(key).await?)
         }
     };
-    let outcome = gate::judge(&gate, summary, baseline.as_ref());
-    ui.block(&gate::report::text(&outcome));
-    let code = verdict_code(outcome.verdict, args.unstable_exit);
-    let (status, message) = match outcome.verdict {
-        Verdict::Pass => ("passed", None),
-        Verdict::Unstable => ("unstable", Some("the gate says UNSTABLE".to_string())),
-        Verdict::Fail => ("gate_failed", Some("the gate says FAIL".to_string())),
-    };
-    let mut v = RunVerdict::new(code, status, message);
-    v.gate = Some(outcome);
-    Ok(v)
+    Ok(verdict_of(
+        gate::judge(&gate, summary, baseline.as_ref()),
+        args,
+        ui,
+    ))
 }
 
-fn write_reports(args: &RunArgs, summary: &Summary, gate: Option<&Outcome>) -> anyhow::Result<()> {
+/// Shows the gate's table and turns its verdict into the run's.
+fn verdict_of(outcome: gate::Outcome, args: &RunArgs, ui: &Reporter) -> RunVerdict {
+    ui.block(&gate::report::text(&outcome));
+    let message = match outcome.verdict {
+        Verdict::Pass => None,
+        Verdict::Unstable => Some("the gate says UNSTABLE".to_string()),
+        Verdict::Fail => Some("the gate says FAIL".to_string()),
+    };
+    let mut v = RunVerdict::new(
+        verdict_outcome(outcome.verdict, args.unstable_exit),
+        message,
+    );
+    v.gate = Some(outcome);
+    v
+}
+
+fn write_reports(
+    args: &RunArgs,
+    summary: &Summary,
+    gate: Option<&gate::Outcome>,
+) -> anyhow::Result<()> {
     if let Some(path) = &args.junit {
         // Without a gate, the one check is that the run produced results.
-        let ran = Outcome {
+        let ran = gate::Outcome {
             checks: vec![gate::Check {
                 criterion: "the run produced results".into(),
-                metric: "count".into(),
+                metric: gate::Metric::Count,
                 label: "total".into(),
                 baseline: None,
                 current: summary.total.as_ref().map(|t| t.count as f64),

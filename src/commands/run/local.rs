@@ -17,7 +17,7 @@ use super::{beeconf, collect, live};
 use crate::bee::{BeeConfig, Coordinator};
 use crate::blueprint::{Plan, Target};
 use crate::cli::RunArgs;
-use crate::exit::{self, InputError};
+use crate::exit::{self, InputError, Outcome};
 use crate::interrupt::Interrupt;
 use crate::local::{coordinator, target};
 use crate::metrics::live::JtlLive;
@@ -143,13 +143,13 @@ pub async fn run(
     );
     let verdict = match outcome {
         Ended::Interrupted => RunVerdict::new(
-            interrupt.exit_code().unwrap_or(exit::SIGTERM),
-            "interrupted",
+            Outcome::Interrupted {
+                code: interrupt.exit_code().unwrap_or(exit::SIGTERM),
+            },
             "interrupted: the bees were stopped".to_string(),
         ),
         Ended::TimedOut => RunVerdict::new(
-            exit::FAILED,
-            "timed_out",
+            Outcome::TimedOut,
             format!(
                 "the run took longer than its timeout of {}s",
                 plan.timeout.as_secs()
@@ -158,8 +158,7 @@ pub async fn run(
         Ended::Finished(failure) => {
             let mut v = results(plan, args, ui, &results_dir).await;
             if let Some(reason) = failure {
-                v.code = exit::FAILED;
-                v.status = "failed";
+                v.outcome = Outcome::Failed;
                 v.message = Some(reason);
             }
             v
@@ -169,7 +168,7 @@ pub async fn run(
         ui.warn(m);
     }
     ui.finish(verdict.result(plan));
-    Ok(ExitCode::from(verdict.code))
+    Ok(ExitCode::from(verdict.outcome.code()))
 }
 
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
@@ -293,18 +292,17 @@ async fn results(plan: &Plan, args: &RunArgs, ui: &Reporter, dir: &Path) -> RunV
         .unwrap_or_default();
     if paths.is_empty() {
         return RunVerdict::new(
-            exit::FAILED,
-            "no_results",
+            Outcome::NoResults,
             format!("no results: no bee left a JTL in {}", dir.display()),
         );
     }
     let files = paths.len();
     let summary = match collect::summarise(plan, paths).await {
         Ok(s) => s,
-        Err(e) => return RunVerdict::new(exit::FAILED, "error", format!("{e:#}")),
+        Err(e) => return RunVerdict::failed(&e),
     };
     match judge::conclude(plan, args, ui, summary, files, None).await {
         Ok(v) => v,
-        Err(e) => RunVerdict::new(exit::FAILED, "error", format!("{e:#}")),
+        Err(e) => RunVerdict::failed(&e),
     }
 }
