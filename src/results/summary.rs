@@ -163,7 +163,7 @@ impl Summary {
     pub fn read(path: &Path) -> Result<Self, ResultsError> {
         let text = std::fs::read_to_string(path).map_err(|source| ResultsError::Io {
             path: path.to_path_buf(),
-            source,
+            error: source,
         })?;
         Self::parse(path, &text)
     }
