@@ -4,6 +4,7 @@ pub mod aggregate;
 pub mod analyze;
 pub mod jtl;
 pub(crate) mod rows;
+pub mod series;
 pub(crate) mod split;
 pub mod store;
 pub mod summary;
