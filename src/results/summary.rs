@@ -60,6 +60,9 @@ pub struct Summary {
     /// Build identity, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub build: Option<serde_json::Value>,
+    /// How the run was set up, when a run (not `analyze`) wrote this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<RunFacts>,
     /// First sample start, RFC 3339.
     pub start: Option<String>,
     /// Last sample start, RFC 3339.
@@ -107,6 +110,29 @@ pub struct StackEventRecord {
     /// CloudFormation's reason, when it gives one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The failure that started the stack's failure.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub root_cause: bool,
+}
+
+/// How a run was set up, for the report's facts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunFacts {
+    /// The blueprint file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blueprint: Option<String>,
+    /// `aws` or `local`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    /// AWS region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Bees whose results came back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bees: Option<u64>,
+    /// The `threads` property, when the blueprint sets one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<String>,
 }
 
 /// The shortest span throughput is computed over, so a burst within one
