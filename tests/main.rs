@@ -9,5 +9,6 @@ mod gate;
 mod lifecycle;
 mod lint;
 mod render;
+mod report;
 mod shipping;
 mod stacks;

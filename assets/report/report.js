@@ -248,7 +248,8 @@
     if (D.curve.baseline) { cdata.push(D.curve.baseline); cseries.push(line("baseline", "#999999", "ms")); }
     new uPlot({
       width: width, height: 300,
-      scales: { x: { time: false, distr: 3, range: [1, 1e5] }, ms: {} },
+      // Log on both axes: a 2 ms median and a 2 s tail both stay readable.
+      scales: { x: { time: false, distr: 3, range: [1, 1e5] }, ms: { distr: 3 } },
       series: cseries,
       axes: [{ splits: function () { return [1, 10, 100, 1000, 10000, 100000]; },
         values: function (u, v) { return v.map(function (x) { return x == null ? "" : (100 - 100 / x).toFixed(Math.max(0, Math.round(Math.log10(x)) - 2)) + "%"; }); } },
@@ -264,7 +265,8 @@
     if (base && base[key] != null) {
       var c = metric === "error_rate" ? cur[key] - base[key] : (base[key] === 0 ? null : (cur[key] - base[key]) / base[key]);
       var worse = metric === "throughput" ? c < 0 : c > 0;
-      td.appendChild(el("span", { cls: "delta " + (c && worse ? "worse" : "better"), text: " " + change(metric, c) }));
+      var tone = !c ? "" : (worse ? " worse" : " better");
+      td.appendChild(el("span", { cls: "delta" + tone, text: " " + change(metric, c) }));
     }
     return td;
   }

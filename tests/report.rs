@@ -1,0 +1,404 @@
+//! The HTML report in a real browser (Debian's headless Chromium): a real
+//! laptop-mode run with JMeter and a failing gate, and a comparison built
+//! from stored summaries. Network requests are read from Chromium's own
+//! NetLog (`--log-net-log`), console messages from its log
+//! (`--enable-logging=stderr`), the drawn page from `--dump-dom`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::support::*;
+
+/// Chromium: STAMPEDE_CHROMIUM (ci/chromium.sh exports it), else
+/// `chromium` on PATH; `None` (and a note) when neither is there.
+fn chromium() -> Option<PathBuf> {
+    let found = std::env::var_os("STAMPEDE_CHROMIUM")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::split_paths(&std::env::var_os("PATH")?)
+                .map(|d| d.join("chromium"))
+                .find(|p| p.is_file())
+        });
+    if found.is_none() {
+        assert!(
+            std::env::var("STAMPEDE_REQUIRE_SERVICES").is_err(),
+            "Chromium is missing: run ci/chromium.sh"
+        );
+        eprintln!("skipped: Chromium is missing (run ci/chromium.sh)");
+    }
+    found
+}
+
+/// What the browser did with a page.
+struct Visit {
+    /// The DOM after the page's scripts ran.
+    dom: String,
+    /// Console messages (errors included).
+    console: Vec<String>,
+    /// URLs the page asked for (not the browser's own background traffic).
+    requests: Vec<String>,
+}
+
+fn browser(chrome: &Path, work: &Path) -> Command {
+    let mut cmd = Command::new(chrome);
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+        "--window-size=1400,2400",
+        "--virtual-time-budget=5000",
+    ])
+    .arg(format!("--user-data-dir={}", work.join("profile").display()));
+    cmd
+}
+
+/// Opens `page` and reads its DOM, console and network requests.
+fn visit(chrome: &Path, page: &Path) -> Visit {
+    let work = tempfile::tempdir().unwrap();
+    let net = work.path().join("net.json");
+    let out = browser(chrome, work.path())
+        .args(["--enable-logging=stderr", "--v=0", "--dump-dom"])
+        .arg(format!("--log-net-log={}", net.display()))
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "chromium: {out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let console = stderr
+        .lines()
+        .filter(|l| l.contains(":CONSOLE"))
+        .map(str::to_string)
+        .collect();
+    Visit {
+        dom: String::from_utf8_lossy(&out.stdout).into_owned(),
+        console,
+        requests: page_requests(&net),
+    }
+}
+
+/// URLs requested on behalf of a file:// page: their network isolation
+/// key names the file:// site; Chromium's own update and account checks
+/// carry other keys.
+fn page_requests(net: &Path) -> Vec<String> {
+    let log: Value = serde_json::from_slice(&std::fs::read(net).unwrap()).unwrap();
+    let start = &log["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"];
+    log["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| &e["type"] == start)
+        .filter(|e| {
+            e["params"]["network_isolation_key"]
+                .as_str()
+                .is_some_and(|k| k.starts_with("file://"))
+        })
+        .filter_map(|e| e["params"]["url"].as_str().map(str::to_string))
+        .filter(|u| !u.starts_with("file:") && !u.starts_with("data:"))
+        .collect()
+}
+
+fn screenshot(chrome: &Path, page: &Path, name: &str) {
+    let dir = root().join("target/report-screens");
+    std::fs::create_dir_all(&dir).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let out = browser(chrome, work.path())
+        .arg(format!("--screenshot={}", dir.join(name).display()))
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "chromium screenshot: {out:?}");
+}
+
+/// The opening tags (up to `>`) of elements with attribute `attr`.
+fn tags<'a>(dom: &'a str, attr: &str) -> Vec<&'a str> {
+    let needle = format!(" {attr}=\"");
+    dom.match_indices(&needle)
+        .map(|(i, _)| {
+            let start = dom[..i].rfind('<').unwrap();
+            &dom[start..i + dom[i..].find('>').unwrap()]
+        })
+        .collect()
+}
+
+fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    let needle = format!(" {name}=\"");
+    let at = tag.find(&needle)? + needle.len();
+    Some(&tag[at..at + tag[at..].find('"')?])
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// The chart named `name`: (series, points, drawn markers "ms@px").
+fn chart<'a>(dom: &'a str, name: &str) -> (usize, usize, Vec<(i64, i64)>) {
+    let tag = tags(dom, "data-chart")
+        .into_iter()
+        .find(|t| attr(t, "data-chart") == Some(name))
+        .unwrap_or_else(|| panic!("no chart {name}"));
+    let markers = attr(tag, "data-markers")
+        .unwrap_or("")
+        .split(',')
+        .filter(|m| !m.is_empty())
+        .map(|m| {
+            let (t, px) = m.split_once('@').unwrap();
+            (t.parse().unwrap(), px.parse().unwrap())
+        })
+        .collect();
+    (
+        attr(tag, "data-series").unwrap().parse().unwrap(),
+        attr(tag, "data-points").unwrap().parse().unwrap(),
+        markers,
+    )
+}
+
+fn ms(rfc3339: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .unwrap()
+        .timestamp_millis()
+}
+
+/// The gate rows in the page match the stored outcome, in order.
+fn assert_gate_rows(dom: &str, outcome: &Value) {
+    let rows: Vec<&str> = tags(dom, "data-criterion");
+    let checks = outcome["checks"].as_array().unwrap();
+    assert_eq!(rows.len(), checks.len(), "one row per check");
+    for (row, check) in rows.iter().zip(checks) {
+        assert_eq!(attr(row, "data-verdict"), check["verdict"].as_str());
+        assert_eq!(attr(row, "data-label"), check["label"].as_str());
+        assert_eq!(
+            unescape(attr(row, "data-criterion").unwrap()),
+            check["criterion"].as_str().unwrap()
+        );
+    }
+    let verdict = tags(dom, "data-verdict")
+        .into_iter()
+        .find(|t| t.starts_with("<div"))
+        .unwrap();
+    assert_eq!(attr(verdict, "data-verdict"), outcome["verdict"].as_str());
+}
+
+// The detector itself: a page that does reach out is caught, both by the
+// NetLog and on the console. Without this, "no request" could mean "not
+// looking".
+#[test]
+fn the_browser_check_catches_requests_and_errors() {
+    let Some(chrome) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let page = write(
+        dir.path(),
+        "leaky.html",
+        "<html><body><img src=\"http://127.0.0.1:9/x.png\"><script>fetch('http://127.0.0.1:9/y').catch(function(){}); throw new Error('boom');</script></body></html>",
+    );
+    let v = visit(&chrome, &page);
+    assert!(v.requests.iter().any(|u| u.ends_with("/x.png")), "{:?}", v.requests);
+    assert!(v.requests.iter().any(|u| u.ends_with("/y")), "{:?}", v.requests);
+    assert!(v.console.iter().any(|l| l.contains("boom")), "{:?}", v.console);
+}
+
+const FAILING_GATE: &str = "baseline: base.json\ncriteria:\n  - { metric: p95, label: total, max: 1ms }\n  - { metric: error_rate, label: total, max: 5% }\n  - { metric: p95, label: \"*\", max_increase: 10%, verdict: unstable }\n";
+
+#[test]
+fn laptop_run_report_in_chromium() {
+    let (Some(home), Some(chrome)) = (jmeter_home(), chromium()) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // A baseline summary (from a generated JTL) for the relative criterion
+    // and the percentile curve.
+    let base_jtl = write(dir.path(), "base.jtl", &jtl(1, 500, &[], 0.01));
+    let out = run(stampede()
+        .arg("analyze")
+        .arg(&base_jtl)
+        .arg("--json")
+        .arg(dir.path().join("base.json")));
+    assert_eq!(out.code, 0, "{out:?}");
+    let gate = write(dir.path(), "gate.yml", FAILING_GATE);
+    let report = dir.path().join("report");
+    let out = run(stampede()
+        .env("JMETER_HOME", &home)
+        .args(["--output", "plain", "run"])
+        .arg(root().join("blueprints/local-quickstart.yml"))
+        .args(["--var", "duration=8", "--var", "port=0", "--gate"])
+        .arg(&gate)
+        .arg("--report")
+        .arg(&report));
+    assert_eq!(out.code, 1, "the gate fails: {out:?}");
+    let page = report.join("report.html");
+    assert!(out.stdout.contains("report.html"), "{out:?}");
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(report.join("summary.json")).unwrap()).unwrap();
+    let outcome: Value =
+        serde_json::from_slice(&std::fs::read(report.join("gate.json")).unwrap()).unwrap();
+    assert_eq!(outcome["verdict"], "fail");
+
+    // Rebuilt from the stored files: the same bytes.
+    let again = dir.path().join("again.html");
+    let out = run(stampede().arg("report").arg(&report).arg("-o").arg(&again));
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        std::fs::read(&page).unwrap() == std::fs::read(&again).unwrap(),
+        "report from the stored summary differs from the run's"
+    );
+
+    let v = visit(&chrome, &page);
+    screenshot(&chrome, &page, "laptop-run.png");
+    assert!(v.console.is_empty(), "console: {:#?}", v.console);
+    assert!(v.requests.is_empty(), "requests: {:#?}", v.requests);
+    assert!(v.dom.contains("data-ready=\"1\""), "the script finished");
+    assert_gate_rows(&v.dom, &outcome);
+
+    let series = &summary["series"];
+    let points = series["labels"]["total"]["count"].as_array().unwrap().len();
+    assert!(points > 3, "{series}");
+    let phases: Vec<(String, i64)> = summary["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["phase"].as_str().unwrap().to_string(), ms(p["at"].as_str().unwrap())))
+        .collect();
+    let names: Vec<&str> = phases.iter().map(|p| p.0.as_str()).collect();
+    assert_eq!(names, ["provisioning", "ready", "testing", "done"]);
+    let mut at_px = Vec::new();
+    for (name, want_series) in [("throughput", 2), ("latency", 3)] {
+        let (n, p, markers) = chart(&v.dom, name);
+        assert_eq!((n, p), (want_series, points), "{name}");
+        // Every phase is drawn on the chart, later phases further right.
+        for (phase, t) in &phases {
+            assert!(
+                markers.iter().any(|m| m.0 == *t),
+                "{name}: no marker for {phase} at {t}: {markers:?}"
+            );
+        }
+        let px: Vec<i64> = markers.iter().map(|m| m.1).collect();
+        assert!(px.windows(2).all(|w| w[0] <= w[1]), "{name}: {px:?}");
+        assert!(px[0] < px[px.len() - 1], "{name}: {px:?}");
+        at_px.push(px);
+    }
+    // One time axis: the same time sits at the same column in each chart.
+    assert_eq!(at_px[0], at_px[1]);
+    let (n, p, _) = chart(&v.dom, "percentiles");
+    assert_eq!((n, p), (2, 51), "this run and the baseline");
+    // Per-label table: total and each label.
+    for l in summary["labels"].as_array().unwrap() {
+        let label = l["label"].as_str().unwrap();
+        assert!(v.dom.contains(&format!("<tr data-label=\"{label}\">")), "{label}");
+    }
+}
+
+#[test]
+fn failed_gate_comparison_in_chromium() {
+    let Some(chrome) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    for (name, factor) in [("base", 1.0), ("slow", 1.6)] {
+        let path = write(dir.path(), &format!("{name}.jtl"), &jtl(7, 3000, &["checkout"], factor));
+        let out = run(stampede()
+            .arg("analyze")
+            .arg(&path)
+            .arg("--json")
+            .arg(dir.path().join(format!("{name}.json"))));
+        assert_eq!(out.code, 0, "{out:?}");
+    }
+    let gate = write(
+        dir.path(),
+        "gate.yml",
+        "criteria:\n  - { metric: p95, label: \"*\", max_increase: 10% }\n  - { metric: error_rate, label: total, max: 2% }\n",
+    );
+    let (cur, base) = (dir.path().join("slow.json"), dir.path().join("base.json"));
+    let compare = run(stampede()
+        .args(["--output", "json", "compare"])
+        .arg(&cur)
+        .arg(&base)
+        .arg("--gate")
+        .arg(&gate));
+    assert_eq!(compare.code, 1, "{compare:?}");
+    let outcome: Value = serde_json::from_str(compare.stdout.trim()).unwrap();
+    let page = dir.path().join("compare.html");
+    let out = run(stampede()
+        .arg("report")
+        .arg(&cur)
+        .arg("--baseline")
+        .arg(&base)
+        .arg("--gate")
+        .arg(&gate)
+        .arg("-o")
+        .arg(&page));
+    assert_eq!(out.code, 0, "{out:?}");
+    let v = visit(&chrome, &page);
+    screenshot(&chrome, &page, "failed-gate.png");
+    assert!(v.console.is_empty(), "console: {:#?}", v.console);
+    assert!(v.requests.is_empty(), "requests: {:#?}", v.requests);
+    assert_eq!(outcome["verdict"], "fail");
+    assert_gate_rows(&v.dom, &outcome);
+    let failed: Vec<&str> = tags(&v.dom, "data-criterion")
+        .into_iter()
+        .filter(|r| attr(r, "data-verdict") == Some("fail"))
+        .filter_map(|r| attr(r, "data-label"))
+        .collect();
+    assert_eq!(failed, ["checkout"]);
+    let summary: Value = serde_json::from_slice(&std::fs::read(&cur).unwrap()).unwrap();
+    let points = summary["series"]["labels"]["total"]["count"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(chart(&v.dom, "throughput").0, 2);
+    assert_eq!(chart(&v.dom, "throughput").1, points);
+    assert_eq!(chart(&v.dom, "percentiles").0, 2);
+    // The per-label table shows the baseline's deltas: checkout got slower.
+    let row = &v.dom[v.dom.find("<tr data-label=\"checkout\">").unwrap()..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(row.contains("class=\"delta worse\""), "{row}");
+}
+
+#[test]
+fn bad_input_exits_2_naming_file_and_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = write(dir.path(), "good.jtl", &jtl(3, 200, &[], 1.0));
+    let summary = dir.path().join("good.json");
+    let out = run(stampede().arg("analyze").arg(&good).arg("--json").arg(&summary));
+    assert_eq!(out.code, 0, "{out:?}");
+    let text = std::fs::read_to_string(&summary).unwrap();
+    let cut = write(dir.path(), "cut.json", &text[..text.len() / 2]);
+    let foreign = write(dir.path(), "package.json", "{\"name\": \"left-pad\", \"version\": \"1.3.0\"}\n");
+    let mut future: Value = serde_json::from_str(&text).unwrap();
+    future["format_version"] = 99.into();
+    let future = write(dir.path(), "future.json", &future.to_string());
+    for (args, file, problem) in [
+        (vec![cut.clone()], "cut.json", "truncated"),
+        (vec![foreign.clone()], "package.json", "not a stampede summary"),
+        (vec![dir.path().join("missing.json")], "missing.json", "cannot read"),
+        (
+            vec![summary.clone(), "--baseline".into(), future.clone()],
+            "future.json",
+            "format_version 99",
+        ),
+        (
+            vec![summary.clone(), "--baseline".into(), cut.clone()],
+            "cut.json",
+            "truncated",
+        ),
+    ] {
+        let out = run(stampede()
+            .arg("report")
+            .args(&args)
+            .arg("-o")
+            .arg(dir.path().join("x.html")));
+        assert_eq!(out.code, 2, "{args:?}: {out:?}");
+        assert!(
+            out.stderr.contains(file) && out.stderr.contains(problem),
+            "{args:?}: {out:?}"
+        );
+        assert!(!dir.path().join("x.html").exists(), "nothing half-done");
+    }
+}
