@@ -56,3 +56,54 @@ fn bad_summaries_name_the_file_and_problem() {
     assert!(v.contains("format_version 3"), "{v}");
     assert!(input::parse_summary(p, "{\"format_version\": 2, \"labels\": [], \"start\": null, \"end\": null, \"total\": null}").is_ok());
 }
+
+#[test]
+fn a_failed_stack_fails_with_its_root_cause_first() {
+    use crate::results::summary::StackEventRecord;
+    let ev = |time: &str, id: &str, status: &str, root_cause: bool| StackEventRecord {
+        time: time.into(),
+        stack_name: "s".into(),
+        logical_id: id.into(),
+        resource_type: "AWS::EC2::Instance".into(),
+        status: status.into(),
+        reason: None,
+        root_cause,
+    };
+    let summary = crate::results::Summary {
+        stack_events: vec![
+            ev("2026-01-01T00:00:00Z", "Bees", "CREATE_IN_PROGRESS", false),
+            ev("2026-01-01T00:00:05Z", "Bees", "CREATE_FAILED", true),
+            ev("2026-01-01T00:00:06Z", "Other", "CREATE_FAILED", false),
+        ],
+        ..Default::default()
+    };
+    let d = data::build(&summary, &data::Extras::default(), None, None);
+    assert_eq!(d.verdict.as_deref(), Some("fail"));
+    assert!(d.stack_events[0].root_cause);
+    assert_eq!(d.stack_events[1].status, "CREATE_IN_PROGRESS");
+    assert!(d.curve.is_none() && d.series.is_none());
+}
+
+#[test]
+fn monitor_series_of_one_metric_share_a_chart_on_aligned_times() {
+    let extras: data::Extras = serde_json::from_value(serde_json::json!({
+        "monitor": {"series": [
+            {"namespace": "AWS/RDS", "metric": "CPUUtilization", "stat": "Average", "period": 60,
+             "dimensions": {"DBInstanceIdentifier": "a"}, "points": [[1000, 1.0], [2000, 2.0]]},
+            {"namespace": "AWS/RDS", "metric": "CPUUtilization", "stat": "Average", "period": 60,
+             "dimensions": {"DBInstanceIdentifier": "b"}, "points": [[2000, 5.0], [3000, 6.0]]},
+            {"namespace": "Shop", "metric": "Orders", "stat": "Sum", "points": [[1000, 9.0]]}
+        ]},
+        "events": [{"@timestamp": "2026-01-01T00:00:00Z", "text": "deploy", "source": "annotation"}]
+    }))
+    .unwrap();
+    let d = data::build(&crate::results::Summary::default(), &extras, None, None);
+    assert_eq!(d.monitor.len(), 2);
+    let rds = &d.monitor[0];
+    assert_eq!(rds.t, [1000, 2000, 3000]);
+    assert_eq!(rds.values[0], [Some(1.0), Some(2.0), None]);
+    assert_eq!(rds.values[1], [None, Some(5.0), Some(6.0)]);
+    assert_eq!(rds.names, ["DBInstanceIdentifier=a", "DBInstanceIdentifier=b"]);
+    assert_eq!(d.markers.len(), 1);
+    assert_eq!(d.markers[0].kind, "annotation");
+}

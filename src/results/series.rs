@@ -149,7 +149,9 @@ impl Cells {
 /// aggregate that owns them) over one shared range of buckets.
 #[derive(Debug, Clone)]
 pub struct Series {
-    interval_ms: i64,
+    /// The interval is [`BASE_INTERVAL_MS`] << `shift`: keys come from a
+    /// division by a constant and a shift, not a division per sample.
+    shift: u32,
     /// Key (timestamp / interval) of the first bucket.
     lo: i64,
     /// Buckets in the range; 0 before the first sample.
@@ -160,7 +162,7 @@ pub struct Series {
 impl Default for Series {
     fn default() -> Self {
         Series {
-            interval_ms: BASE_INTERVAL_MS,
+            shift: 0,
             lo: 0,
             len: 0,
             labels: Vec::new(),
@@ -180,15 +182,26 @@ impl Series {
         if label >= self.labels.len() {
             self.add_label(label);
         }
-        let key = timestamp.div_euclid(self.interval_ms);
-        let at = key.wrapping_sub(self.lo);
-        let at = if self.len > 0 && (0..self.len as i64).contains(&at) {
+        let key = self.key(timestamp);
+        let at = key.wrapping_sub(self.lo) as u64;
+        let at = if at < self.len as u64 {
             at as usize
         } else {
             self.cover(key, key);
-            (timestamp.div_euclid(self.interval_ms) - self.lo) as usize
+            (self.key(timestamp) - self.lo) as usize
         };
         self.labels[label].add(at, elapsed, success);
+    }
+
+    /// The bucket key of a timestamp: floor(ts / interval).
+    #[inline(always)]
+    fn key(&self, timestamp: i64) -> i64 {
+        timestamp.div_euclid(BASE_INTERVAL_MS) >> self.shift
+    }
+
+    /// The bucket width.
+    pub fn interval_ms(&self) -> i64 {
+        BASE_INTERVAL_MS << self.shift
     }
 
     #[cold]
@@ -237,7 +250,7 @@ impl Series {
             self.len = (self.len + usize::from(odd)).div_ceil(2);
         }
         self.lo = self.lo.div_euclid(2);
-        self.interval_ms *= 2;
+        self.shift += 1;
     }
 
     /// Adds `other`'s label `from` into label `to` of this series.
@@ -253,19 +266,18 @@ impl Series {
         if to >= self.labels.len() {
             self.add_label(to);
         }
-        while self.interval_ms < other.interval_ms {
+        while self.shift < other.shift {
             self.halve();
         }
-        let factor = self.interval_ms / other.interval_ms;
-        let key = |b: usize| (other.lo + b as i64).div_euclid(factor);
-        self.cover(key(0), key(other.len - 1));
+        let key = |b: usize, shift: u32| (other.lo + b as i64) >> (shift - other.shift);
+        self.cover(key(0, self.shift), key(other.len - 1, self.shift));
         // Covering may have coarsened again.
-        let factor = self.interval_ms / other.interval_ms;
+        let shift = self.shift;
         for b in 0..other.len {
             if theirs.count[b] == 0 {
                 continue;
             }
-            let at = ((other.lo + b as i64).div_euclid(factor) - self.lo) as usize;
+            let at = (key(b, shift) - self.lo) as usize;
             let ours = &mut self.labels[to];
             ours.count[at] += theirs.count[b];
             ours.errors[at] += theirs.errors[b];
@@ -328,8 +340,8 @@ impl Series {
             labels.push((name.to_string(), out.points));
         }
         SeriesSummary {
-            interval_ms: self.interval_ms,
-            start_ms: self.lo * self.interval_ms,
+            interval_ms: self.interval_ms(),
+            start_ms: self.lo * self.interval_ms(),
             labels: OrderedLabels(labels),
             threads: None,
         }

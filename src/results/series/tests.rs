@@ -95,7 +95,7 @@ fn merging_series_of_different_intervals_adds_up() {
     }
     a.merge_label(0, &b, 0);
     let out = a.summarise(&["x"]);
-    assert_eq!(out.interval_ms, b.interval_ms);
+    assert_eq!(out.interval_ms, b.interval_ms());
     let x = &out.labels.0[1].1;
     assert_eq!(x.count.iter().sum::<u64>(), 2100);
     assert_eq!(x.errors.iter().sum::<u64>(), 1000);
