@@ -56,7 +56,10 @@ fn browser(chrome: &Path, work: &Path) -> Command {
         "--window-size=1400,2400",
         "--virtual-time-budget=5000",
     ])
-    .arg(format!("--user-data-dir={}", work.join("profile").display()));
+    .arg(format!(
+        "--user-data-dir={}",
+        work.join("profile").display()
+    ));
     cmd
 }
 
@@ -142,7 +145,7 @@ fn unescape(s: &str) -> String {
 }
 
 /// The chart named `name`: (series, points, drawn markers "ms@px").
-fn chart<'a>(dom: &'a str, name: &str) -> (usize, usize, Vec<(i64, i64)>) {
+fn chart(dom: &str, name: &str) -> (usize, usize, Vec<(i64, i64)>) {
     let tag = tags(dom, "data-chart")
         .into_iter()
         .find(|t| attr(t, "data-chart") == Some(name))
@@ -202,9 +205,21 @@ fn the_browser_check_catches_requests_and_errors() {
         "<html><body><img src=\"http://127.0.0.1:9/x.png\"><script>fetch('http://127.0.0.1:9/y').catch(function(){}); throw new Error('boom');</script></body></html>",
     );
     let v = visit(&chrome, &page);
-    assert!(v.requests.iter().any(|u| u.ends_with("/x.png")), "{:?}", v.requests);
-    assert!(v.requests.iter().any(|u| u.ends_with("/y")), "{:?}", v.requests);
-    assert!(v.console.iter().any(|l| l.contains("boom")), "{:?}", v.console);
+    assert!(
+        v.requests.iter().any(|u| u.ends_with("/x.png")),
+        "{:?}",
+        v.requests
+    );
+    assert!(
+        v.requests.iter().any(|u| u.ends_with("/y")),
+        "{:?}",
+        v.requests
+    );
+    assert!(
+        v.console.iter().any(|l| l.contains("boom")),
+        "{:?}",
+        v.console
+    );
 }
 
 const FAILING_GATE: &str = "baseline: base.json\ncriteria:\n  - { metric: p95, label: total, max: 1ms }\n  - { metric: error_rate, label: total, max: 5% }\n  - { metric: p95, label: \"*\", max_increase: 10%, verdict: unstable }\n";
@@ -266,7 +281,12 @@ fn laptop_run_report_in_chromium() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|p| (p["phase"].as_str().unwrap().to_string(), ms(p["at"].as_str().unwrap())))
+        .map(|p| {
+            (
+                p["phase"].as_str().unwrap().to_string(),
+                ms(p["at"].as_str().unwrap()),
+            )
+        })
         .collect();
     let names: Vec<&str> = phases.iter().map(|p| p.0.as_str()).collect();
     assert_eq!(names, ["provisioning", "ready", "testing", "done"]);
@@ -293,7 +313,10 @@ fn laptop_run_report_in_chromium() {
     // Per-label table: total and each label.
     for l in summary["labels"].as_array().unwrap() {
         let label = l["label"].as_str().unwrap();
-        assert!(v.dom.contains(&format!("<tr data-label=\"{label}\">")), "{label}");
+        assert!(
+            v.dom.contains(&format!("<tr data-label=\"{label}\">")),
+            "{label}"
+        );
     }
 }
 
@@ -302,7 +325,11 @@ fn failed_gate_comparison_in_chromium() {
     let Some(chrome) = chromium() else { return };
     let dir = tempfile::tempdir().unwrap();
     for (name, factor) in [("base", 1.0), ("slow", 1.6)] {
-        let path = write(dir.path(), &format!("{name}.jtl"), &jtl(7, 3000, &["checkout"], factor));
+        let path = write(
+            dir.path(),
+            &format!("{name}.jtl"),
+            &jtl(7, 3000, &["checkout"], factor),
+        );
         let out = run(stampede()
             .arg("analyze")
             .arg(&path)
@@ -366,18 +393,34 @@ fn bad_input_exits_2_naming_file_and_problem() {
     let dir = tempfile::tempdir().unwrap();
     let good = write(dir.path(), "good.jtl", &jtl(3, 200, &[], 1.0));
     let summary = dir.path().join("good.json");
-    let out = run(stampede().arg("analyze").arg(&good).arg("--json").arg(&summary));
+    let out = run(stampede()
+        .arg("analyze")
+        .arg(&good)
+        .arg("--json")
+        .arg(&summary));
     assert_eq!(out.code, 0, "{out:?}");
     let text = std::fs::read_to_string(&summary).unwrap();
     let cut = write(dir.path(), "cut.json", &text[..text.len() / 2]);
-    let foreign = write(dir.path(), "package.json", "{\"name\": \"left-pad\", \"version\": \"1.3.0\"}\n");
+    let foreign = write(
+        dir.path(),
+        "package.json",
+        "{\"name\": \"left-pad\", \"version\": \"1.3.0\"}\n",
+    );
     let mut future: Value = serde_json::from_str(&text).unwrap();
     future["format_version"] = 99.into();
     let future = write(dir.path(), "future.json", &future.to_string());
     for (args, file, problem) in [
         (vec![cut.clone()], "cut.json", "truncated"),
-        (vec![foreign.clone()], "package.json", "not a stampede summary"),
-        (vec![dir.path().join("missing.json")], "missing.json", "cannot read"),
+        (
+            vec![foreign.clone()],
+            "package.json",
+            "not a stampede summary",
+        ),
+        (
+            vec![dir.path().join("missing.json")],
+            "missing.json",
+            "cannot read",
+        ),
         (
             vec![summary.clone(), "--baseline".into(), future.clone()],
             "future.json",

@@ -57,7 +57,8 @@ fn bad_input(e: ReportError) -> anyhow::Error {
 /// A baseline from a file (summary or JTL) or an s3:// URI.
 async fn load_baseline(global: &GlobalArgs, base: &str) -> anyhow::Result<Summary> {
     if let Some((bucket, key)) = crate::aws::s3::parse_uri(base) {
-        let clients = crate::aws::connect(global.region.as_deref(), global.profile.as_deref()).await?;
+        let clients =
+            crate::aws::connect(global.region.as_deref(), global.profile.as_deref()).await?;
         let raw = clients
             .s3
             .get(bucket, key)

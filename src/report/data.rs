@@ -272,9 +272,16 @@ fn monitor(extras: &Extras) -> Vec<MonitorChart> {
             let names = series
                 .iter()
                 .map(|s| {
-                    let d: Vec<String> =
-                        s.dimensions.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                    if d.is_empty() { metric.clone() } else { d.join(", ") }
+                    let d: Vec<String> = s
+                        .dimensions
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect();
+                    if d.is_empty() {
+                        metric.clone()
+                    } else {
+                        d.join(", ")
+                    }
                 })
                 .collect();
             MonitorChart {
@@ -333,7 +340,12 @@ fn facts(s: &Summary) -> Vec<(String, String)> {
     };
     let run = s.run.as_ref();
     add("run", s.run_id.clone());
-    add("build", build("job").zip(build("number")).map(|(j, n)| format!("{j} #{n}")));
+    add(
+        "build",
+        build("job")
+            .zip(build("number"))
+            .map(|(j, n)| format!("{j} #{n}")),
+    );
     add("commit", build("commit"));
     add("blueprint", run.and_then(|r| r.blueprint.clone()));
     add("mode", run.and_then(|r| r.mode.clone()));
@@ -349,7 +361,12 @@ fn facts(s: &Summary) -> Vec<(String, String)> {
         let secs = (b - a) / 1000;
         add(
             "duration",
-            Some(format!("{}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)),
+            Some(format!(
+                "{}:{:02}:{:02}",
+                secs / 3600,
+                secs / 60 % 60,
+                secs % 60
+            )),
         );
     }
     add("start", s.start.clone());

@@ -11,7 +11,8 @@ const REPORT_JS: &str = include_str!("../../assets/report/report.js");
 const REPORT_CSS: &str = include_str!("../../assets/report/report.css");
 
 /// Inline scripts and styles only; no fetch, image, font or frame.
-const CSP: &str = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:";
+const CSP: &str =
+    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:";
 
 fn escape_html(s: &str) -> String {
     s.replace('&', "&amp;")

@@ -116,7 +116,9 @@ pub fn parse_summary(path: &Path, text: &str) -> Result<(Summary, Extras), Repor
     };
     match obj.get("format_version") {
         None => {}
-        Some(v) if v.as_u64().is_some_and(|n| READS_FORMAT_VERSIONS.contains(&n)) => {}
+        Some(v)
+            if v.as_u64()
+                .is_some_and(|n| READS_FORMAT_VERSIONS.contains(&n)) => {}
         Some(v) => {
             return Err(ReportError::Version {
                 path: path.to_path_buf(),
@@ -124,7 +126,8 @@ pub fn parse_summary(path: &Path, text: &str) -> Result<(Summary, Extras), Repor
             });
         }
     }
-    let summary: Summary = serde_json::from_value(value.clone()).map_err(|e| foreign(e.to_string()))?;
+    let summary: Summary =
+        serde_json::from_value(value.clone()).map_err(|e| foreign(e.to_string()))?;
     let extras: Extras = serde_json::from_value(value).map_err(|e| foreign(e.to_string()))?;
     Ok((summary, extras))
 }

@@ -17,11 +17,17 @@ pub const REPORT_FILE: &str = "report.html";
 
 /// Writes (or, without a gate, removes stale) gate.json and baseline.json
 /// in `dir`, which already holds summary.json, then report.html.
-pub fn write(dir: &Path, gate: Option<&Outcome>, baseline: Option<&Summary>) -> anyhow::Result<PathBuf> {
+pub fn write(
+    dir: &Path,
+    gate: Option<&Outcome>,
+    baseline: Option<&Summary>,
+) -> anyhow::Result<PathBuf> {
     let put = |name: &str, body: Option<String>| -> anyhow::Result<()> {
         let path = dir.join(name);
         match body {
-            Some(b) => std::fs::write(&path, b).with_context(|| format!("writing {}", path.display())),
+            Some(b) => {
+                std::fs::write(&path, b).with_context(|| format!("writing {}", path.display()))
+            }
             None => match std::fs::remove_file(&path) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                     Err(e).with_context(|| format!("removing the stale {}", path.display()))

@@ -5,7 +5,11 @@ use crate::results::jtl::Sample;
 fn summary() -> crate::results::Summary {
     let mut agg = Aggregate::default();
     for i in 0..5000i64 {
-        let label: &[u8] = if i % 3 == 0 { b"</script><b>x" } else { b"home" };
+        let label: &[u8] = if i % 3 == 0 {
+            b"</script><b>x"
+        } else {
+            b"home"
+        };
         agg.record(&Sample {
             timestamp: 1_700_000_000_000 + i * 20,
             elapsed: (i % 200) as u64 + 1,
@@ -42,17 +46,32 @@ fn the_page_depends_only_on_its_inputs() {
         ..Inputs::default()
     });
     assert_eq!(a, b);
-    assert!(!a.contains("http://") && !a.contains("https://github.com/leeoniya/uPlot\"") , "no links to fetch");
+    assert!(
+        !a.contains("http://") && !a.contains("https://github.com/leeoniya/uPlot\""),
+        "no links to fetch"
+    );
 }
 
 #[test]
 fn bad_summaries_name_the_file_and_problem() {
     let p = std::path::Path::new("s.json");
-    let cut = input::parse_summary(p, "{\"labels\": [").unwrap_err().to_string();
-    assert!(cut.starts_with("s.json:1:") && cut.contains("truncated"), "{cut}");
-    let foreign = input::parse_summary(p, "{\"name\": \"left-pad\"}").unwrap_err().to_string();
-    assert!(foreign.contains("not a stampede summary") && foreign.contains("labels"), "{foreign}");
-    let v = input::parse_summary(p, "{\"format_version\": 3, \"labels\": []}").unwrap_err().to_string();
+    let cut = input::parse_summary(p, "{\"labels\": [")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        cut.starts_with("s.json:1:") && cut.contains("truncated"),
+        "{cut}"
+    );
+    let foreign = input::parse_summary(p, "{\"name\": \"left-pad\"}")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        foreign.contains("not a stampede summary") && foreign.contains("labels"),
+        "{foreign}"
+    );
+    let v = input::parse_summary(p, "{\"format_version\": 3, \"labels\": []}")
+        .unwrap_err()
+        .to_string();
     assert!(v.contains("format_version 3"), "{v}");
     assert!(input::parse_summary(p, "{\"format_version\": 2, \"labels\": [], \"start\": null, \"end\": null, \"total\": null}").is_ok());
 }
@@ -103,7 +122,10 @@ fn monitor_series_of_one_metric_share_a_chart_on_aligned_times() {
     assert_eq!(rds.t, [1000, 2000, 3000]);
     assert_eq!(rds.values[0], [Some(1.0), Some(2.0), None]);
     assert_eq!(rds.values[1], [None, Some(5.0), Some(6.0)]);
-    assert_eq!(rds.names, ["DBInstanceIdentifier=a", "DBInstanceIdentifier=b"]);
+    assert_eq!(
+        rds.names,
+        ["DBInstanceIdentifier=a", "DBInstanceIdentifier=b"]
+    );
     assert_eq!(d.markers.len(), 1);
     assert_eq!(d.markers[0].kind, "annotation");
 }

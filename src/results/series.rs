@@ -147,7 +147,7 @@ impl Cells {
 
 /// Per-interval aggregates of several labels (by label index, as in the
 /// aggregate that owns them) over one shared range of buckets.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Series {
     /// The interval is [`BASE_INTERVAL_MS`] << `shift`: keys come from a
     /// division by a constant and a shift, not a division per sample.
@@ -159,16 +159,6 @@ pub struct Series {
     labels: Vec<Cells>,
 }
 
-impl Default for Series {
-    fn default() -> Self {
-        Series {
-            shift: 0,
-            lo: 0,
-            len: 0,
-            labels: Vec::new(),
-        }
-    }
-}
 
 impl Series {
     /// Most buckets allowed with the current label count.
@@ -311,10 +301,8 @@ impl Series {
         let mut labels = Vec::with_capacity(names.len() + 1);
         let mut total = Cells::with_len(1);
         let mut total_out = PointsBuilder::new(self.len);
-        let mut outs: Vec<PointsBuilder> = names
-            .iter()
-            .map(|_| PointsBuilder::new(self.len))
-            .collect();
+        let mut outs: Vec<PointsBuilder> =
+            names.iter().map(|_| PointsBuilder::new(self.len)).collect();
         for b in 0..self.len {
             total.count[0] = 0;
             total.errors[0] = 0;
@@ -452,7 +440,10 @@ impl<'de> serde::Deserialize<'de> for OrderedLabels {
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("an object of label series")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Self::Value, A::Error> {
                 let mut out = Vec::new();
                 while let Some((k, v)) = a.next_entry::<String, Points>()? {
                     out.push((k, v));

@@ -159,7 +159,12 @@ pub async fn conclude(
 /// A stack that failed before any result: summary.json (phases and the
 /// stack's events, no samples) and report.html, so the failure can be read
 /// like any run.
-pub fn record_failure(plan: &Plan, args: &RunArgs, ui: &Reporter, stack_events: Vec<StackEventRecord>) {
+pub fn record_failure(
+    plan: &Plan,
+    args: &RunArgs,
+    ui: &Reporter,
+    stack_events: Vec<StackEventRecord>,
+) {
     let summary = Summary {
         run_id: Some(plan.run.id.clone()),
         stack: Some(plan.stack.clone()),
@@ -196,7 +201,12 @@ fn run_facts(plan: &Plan, files: usize) -> RunFacts {
 }
 
 /// Writes report.html; a failure to is a warning, not the run's verdict.
-fn write_html(dir: &std::path::Path, gate: Option<&Outcome>, baseline: Option<&Summary>, ui: &Reporter) {
+fn write_html(
+    dir: &std::path::Path,
+    gate: Option<&Outcome>,
+    baseline: Option<&Summary>,
+    ui: &Reporter,
+) {
     match report::run::write(dir, gate, baseline) {
         Ok(path) => ui.info(&format!("wrote {}", path.display())),
         Err(e) => ui.warn(&format!("no HTML report: {e:#}")),

@@ -18,11 +18,11 @@ use crate::blueprint::{Plan, Target};
 use crate::cli::{GlobalArgs, RunArgs};
 use crate::exit;
 use crate::interrupt::Interrupt;
+use crate::results::summary::StackEventRecord;
 use crate::stack::cleanup::{self, Deletion};
 use crate::stack::phase::{self, DONE, Phase};
 use crate::stack::{Follower, Stop, Until};
 use crate::ui::Reporter;
-use crate::results::summary::StackEventRecord;
 use judge::RunVerdict;
 
 /// Runs the whole lifecycle.

@@ -76,7 +76,12 @@ fn many_labels_trade_points_for_memory() {
             s.record(label, ts(sec), 10, true);
         }
     }
-    assert!(s.labels.len() * s.len <= MAX_CELLS, "{} x {}", s.labels.len(), s.len);
+    assert!(
+        s.labels.len() * s.len <= MAX_CELLS,
+        "{} x {}",
+        s.labels.len(),
+        s.len
+    );
     let names: Vec<String> = (0..200).map(|i| format!("l{i}")).collect();
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let out = s.summarise(&names);
@@ -123,7 +128,10 @@ fn summary_json_keeps_label_order() {
     s.record(1, ts(1), 10, true);
     let out = s.summarise(&["zeta", "alpha"]);
     let json = serde_json::to_string(&out).unwrap();
-    assert!(json.find("\"zeta\"").unwrap() < json.find("\"alpha\"").unwrap(), "{json}");
+    assert!(
+        json.find("\"zeta\"").unwrap() < json.find("\"alpha\"").unwrap(),
+        "{json}"
+    );
     let back: SeriesSummary = serde_json::from_str(&json).unwrap();
     assert_eq!(back, out);
 }
