@@ -310,6 +310,15 @@ fn laptop_run_report_in_chromium() {
     assert_eq!(at_px[0], at_px[1]);
     let (n, p, _) = chart(&v.dom, "percentiles");
     assert_eq!((n, p), (2, 51), "this run and the baseline");
+    // Choosing a label redraws the percentiles with that label's points.
+    let home = page.display().to_string() + "#label=home";
+    let v2 = visit(&chrome, Path::new(&home));
+    assert!(v2.console.is_empty(), "console: {:#?}", v2.console);
+    let tag = tags(&v2.dom, "data-chart")
+        .into_iter()
+        .find(|t| attr(t, "data-chart") == Some("latency"))
+        .unwrap();
+    assert_eq!(attr(tag, "data-label"), Some("home"));
     // Per-label table: total and each label.
     for l in summary["labels"].as_array().unwrap() {
         let label = l["label"].as_str().unwrap();

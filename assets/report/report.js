@@ -42,7 +42,7 @@
     if (metricName(metric) === "error_rate") return (c >= 0 ? "+" : "") + (c * 100).toFixed(2) + "pt";
     return (c >= 0 ? "+" : "") + (c * 100).toFixed(1) + "%";
   }
-  function utc(tMs) { return new Date(tMs).toISOString().replace("T", " ").replace(".000Z", "Z"); }
+  function utc(tMs) { return new Date(tMs).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z"); }
   function table(head, rows, cls) {
     var t = el("table", { cls: cls || "" });
     t.appendChild(el("thead", {}, [el("tr", {}, head.map(function (h) { return el("th", { text: h }); }))]));
@@ -161,6 +161,8 @@
       }
     };
   }
+  // 24-hour UTC clock times; the date is in the run's facts.
+  var timeAxis = { values: function (u, v) { return v.map(function (t) { return new Date(t * 1000).toISOString().slice(11, 19); }); } };
   function fromZero(u, min, max) { return [0, max > 0 ? max * 1.1 : 1]; }
   function chart(name, title, series, data, extra, yLabel) {
     var box = el("div", { cls: "chart", "data-chart": name, "data-series": String(series.length),
@@ -172,8 +174,8 @@
       tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"); },
       cursor: { sync: { key: cursorSync.key }, drag: { x: true, y: false } },
       scales: { x: { time: true } },
-      series: [{ label: "time (UTC)" }].concat(series),
-      axes: [{}, { size: 64, label: yLabel }],
+      series: [{ label: "time (UTC)", value: function (u, v) { return v == null ? "-" : utc(v * 1000); } }].concat(series),
+      axes: [timeAxis, { size: 64, label: yLabel }],
       // Same left axis and right gutter everywhere: one time maps to the
       // same column in every chart.
       padding: [12, 64, 0, 0],
@@ -197,7 +199,7 @@
         tot.errors.map(function (c) { return c * perSec; })]),
       { padding: [12, 0, 0, 0],
         scales: { x: { time: true }, y: { range: fromZero }, err: { range: fromZero } },
-        axes: [{}, { size: 64, label: "samples/s" },
+        axes: [timeAxis, { size: 64, label: "samples/s" },
           { scale: "err", side: 1, size: 64, grid: { show: false }, stroke: "#d62728" }] });
     var names = Object.keys(S.labels);
     var select = el("select", { id: "latency-label" }, names.map(function (nm) {
@@ -213,12 +215,18 @@
     }
     var lat = chart("latency", "Response time percentiles",
       [line("p50", "#2ca02c", "ms"), line("p95", "#ff7f0e", "ms"), line("p99", "#d62728", "ms")],
-      latencyData("total"), { axes: [{}, msAxis] });
+      latencyData("total"), { axes: [timeAxis, msAxis] });
     select.addEventListener("change", function () {
       lat.setData(latencyData(select.value), false);
       lat.root.parentNode.setAttribute("data-label", select.value);
     });
     lat.root.parentNode.setAttribute("data-label", "total");
+    // report.html#label=NAME opens with that label chosen (a link to share).
+    var wanted = /^#label=(.*)$/.exec(location.hash);
+    if (wanted && S.labels[decodeURIComponent(wanted[1])]) {
+      select.value = decodeURIComponent(wanted[1]);
+      select.dispatchEvent(new Event("change"));
+    }
     if (S.threads) {
       chart("threads", "Active threads", [line("threads", "#9467bd")], padded(times, [S.threads]), null, "threads");
     } else {

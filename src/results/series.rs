@@ -159,7 +159,6 @@ pub struct Series {
     labels: Vec<Cells>,
 }
 
-
 impl Series {
     /// Most buckets allowed with the current label count.
     fn max_len(&self) -> usize {
