@@ -454,3 +454,65 @@ fn bad_input_exits_2_naming_file_and_problem() {
         assert!(!dir.path().join("x.html").exists(), "nothing half-done");
     }
 }
+
+// `--baseline s3://…` reads the summary from S3 (LocalStack); one of a
+// newer format there is bad input naming the URI.
+#[test]
+fn baseline_from_s3() {
+    let Some(url) = localstack() else { return };
+    use crate::lifecycle::{BUCKET, seed};
+    let dir = tempfile::tempdir().unwrap();
+    let mut texts = Vec::new();
+    for (name, factor) in [("base", 1.0), ("cur", 1.5)] {
+        let path = write(
+            dir.path(),
+            &format!("{name}.jtl"),
+            &jtl(11, 500, &["home"], factor),
+        );
+        let json = dir.path().join(format!("{name}.json"));
+        let out = run(stampede()
+            .arg("analyze")
+            .arg(&path)
+            .arg("--json")
+            .arg(&json));
+        assert_eq!(out.code, 0, "{out:?}");
+        texts.push(std::fs::read(&json).unwrap());
+    }
+    let key = format!("report-test/{}/summary.json", unique("b"));
+    let mut future: Value = serde_json::from_slice(&texts[0]).unwrap();
+    future["format_version"] = 7.into();
+    let future_key = format!("{key}.future");
+    seed(
+        &url,
+        &[
+            (&key, texts[0].clone()),
+            (&future_key, future.to_string().into_bytes()),
+        ],
+    );
+    let page = dir.path().join("r.html");
+    let out = run(against(&url)
+        .arg("report")
+        .arg(dir.path().join("cur.json"))
+        .arg("--baseline")
+        .arg(format!("s3://{BUCKET}/{key}"))
+        .arg("-o")
+        .arg(&page));
+    assert_eq!(out.code, 0, "{out:?}");
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        html.contains("\"baseline\":[") && html.contains("\"verdict\":\"fail\""),
+        "judged against S3's baseline"
+    );
+    let out = run(against(&url)
+        .arg("report")
+        .arg(dir.path().join("cur.json"))
+        .arg("--baseline")
+        .arg(format!("s3://{BUCKET}/{future_key}"))
+        .arg("-o")
+        .arg(&page));
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains(&future_key) && out.stderr.contains("format_version 7"),
+        "{out:?}"
+    );
+}

@@ -42,6 +42,13 @@
     if (metricName(metric) === "error_rate") return (c >= 0 ? "+" : "") + (c * 100).toFixed(2) + "pt";
     return (c >= 0 ? "+" : "") + (c * 100).toFixed(1) + "%";
   }
+  // The gate's 95% intervals: {baseline: {lo, hi}, current: {lo, hi}}.
+  function noiseText(metric, n) {
+    if (!n) return "-";
+    if (typeof n === "string") return n;
+    var part = function (name, i) { return i ? name + " " + fmt(metric, i.lo) + ".." + fmt(metric, i.hi) : ""; };
+    return [part("baseline", n.baseline), part("current", n.current)].filter(Boolean).join(", ") || "-";
+  }
   function utc(tMs) { return new Date(tMs).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z"); }
   function table(head, rows, cls) {
     var t = el("table", { cls: cls || "" });
@@ -66,7 +73,7 @@
   if (D.gate.length) {
     gate.appendChild(table(["criterion", "label", "value", "baseline", "change", "noise (95%)", "verdict", "note"],
       D.gate.map(function (c) {
-        var noise = c.noise ? (typeof c.noise === "string" ? c.noise : JSON.stringify(c.noise)) : "-";
+        var noise = noiseText(c.metric, c.noise);
         return row([c.criterion, c.label, fmt(c.metric, c.current), fmt(c.metric, c.baseline),
           change(c.metric, c.change), noise,
           el("td", { cls: "v-" + c.verdict, text: String(c.verdict).toUpperCase() }), c.note],

@@ -129,3 +129,23 @@ fn monitor_series_of_one_metric_share_a_chart_on_aligned_times() {
     assert_eq!(d.markers.len(), 1);
     assert_eq!(d.markers[0].kind, "annotation");
 }
+
+#[test]
+fn a_run_without_a_gate_leaves_no_stale_gate_files() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("summary.json"), summary().to_json()).unwrap();
+    std::fs::write(
+        dir.path().join(input::GATE_FILE),
+        "{\"verdict\":\"fail\",\"checks\":[]}",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join(input::BASELINE_FILE), summary().to_json()).unwrap();
+    let page = run::write(dir.path(), None, None).unwrap();
+    assert!(!dir.path().join(input::GATE_FILE).exists());
+    assert!(!dir.path().join(input::BASELINE_FILE).exists());
+    let html = std::fs::read_to_string(page).unwrap();
+    assert!(
+        html.contains("\"verdict\":null"),
+        "no verdict without a gate"
+    );
+}
