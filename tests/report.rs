@@ -4,167 +4,15 @@
 //! NetLog (`--log-net-log`), console messages from its log
 //! (`--enable-logging=stderr`), the drawn page from `--dump-dom`.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use serde_json::Value;
 
 use crate::support::*;
 
-/// Chromium: STAMPEDE_CHROMIUM (ci/chromium.sh exports it), else
-/// `chromium` on PATH; `None` (and a note) when neither is there.
-fn chromium() -> Option<PathBuf> {
-    let found = std::env::var_os("STAMPEDE_CHROMIUM")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::split_paths(&std::env::var_os("PATH")?)
-                .map(|d| d.join("chromium"))
-                .find(|p| p.is_file())
-        });
-    if found.is_none() {
-        assert!(
-            std::env::var("STAMPEDE_REQUIRE_SERVICES").is_err(),
-            "Chromium is missing: run ci/chromium.sh"
-        );
-        eprintln!("skipped: Chromium is missing (run ci/chromium.sh)");
-    }
-    found
-}
+mod browser;
 
-/// What the browser did with a page.
-struct Visit {
-    /// The DOM after the page's scripts ran.
-    dom: String,
-    /// Console messages (errors included).
-    console: Vec<String>,
-    /// URLs the page asked for (not the browser's own background traffic).
-    requests: Vec<String>,
-}
-
-fn browser(chrome: &Path, work: &Path) -> Command {
-    let mut cmd = Command::new(chrome);
-    cmd.args([
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--hide-scrollbars",
-        "--window-size=1400,2400",
-        "--virtual-time-budget=5000",
-    ])
-    .arg(format!(
-        "--user-data-dir={}",
-        work.join("profile").display()
-    ));
-    cmd
-}
-
-/// Opens `page` and reads its DOM, console and network requests.
-fn visit(chrome: &Path, page: &Path) -> Visit {
-    let work = tempfile::tempdir().unwrap();
-    let net = work.path().join("net.json");
-    let out = browser(chrome, work.path())
-        .args(["--enable-logging=stderr", "--v=0", "--dump-dom"])
-        .arg(format!("--log-net-log={}", net.display()))
-        .arg(format!("file://{}", page.display()))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "chromium: {out:?}");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let console = stderr
-        .lines()
-        .filter(|l| l.contains(":CONSOLE"))
-        .map(str::to_string)
-        .collect();
-    Visit {
-        dom: String::from_utf8_lossy(&out.stdout).into_owned(),
-        console,
-        requests: page_requests(&net),
-    }
-}
-
-/// URLs requested on behalf of a file:// page: their network isolation
-/// key names the file:// site; Chromium's own update and account checks
-/// carry other keys.
-fn page_requests(net: &Path) -> Vec<String> {
-    let log: Value = serde_json::from_slice(&std::fs::read(net).unwrap()).unwrap();
-    let start = &log["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"];
-    log["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| &e["type"] == start)
-        .filter(|e| {
-            e["params"]["network_isolation_key"]
-                .as_str()
-                .is_some_and(|k| k.starts_with("file://"))
-        })
-        .filter_map(|e| e["params"]["url"].as_str().map(str::to_string))
-        .filter(|u| !u.starts_with("file:") && !u.starts_with("data:"))
-        .collect()
-}
-
-fn screenshot(chrome: &Path, page: &Path, name: &str) {
-    let dir = root().join("target/report-screens");
-    std::fs::create_dir_all(&dir).unwrap();
-    let work = tempfile::tempdir().unwrap();
-    let out = browser(chrome, work.path())
-        .arg(format!("--screenshot={}", dir.join(name).display()))
-        .arg(format!("file://{}", page.display()))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "chromium screenshot: {out:?}");
-}
-
-/// The opening tags (up to `>`) of elements with attribute `attr`.
-fn tags<'a>(dom: &'a str, attr: &str) -> Vec<&'a str> {
-    let needle = format!(" {attr}=\"");
-    dom.match_indices(&needle)
-        .map(|(i, _)| {
-            let start = dom[..i].rfind('<').unwrap();
-            &dom[start..i + dom[i..].find('>').unwrap()]
-        })
-        .collect()
-}
-
-fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
-    let needle = format!(" {name}=\"");
-    let at = tag.find(&needle)? + needle.len();
-    Some(&tag[at..at + tag[at..].find('"')?])
-}
-
-fn unescape(s: &str) -> String {
-    s.replace("&quot;", "\"")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
-/// The chart named `name`: (series, points, drawn markers "ms@px").
-fn chart(dom: &str, name: &str) -> (usize, usize, Vec<(i64, i64)>) {
-    let tag = tags(dom, "data-chart")
-        .into_iter()
-        .find(|t| attr(t, "data-chart") == Some(name))
-        .unwrap_or_else(|| panic!("no chart {name}"));
-    let markers = attr(tag, "data-markers")
-        .unwrap_or("")
-        .split(',')
-        .filter(|m| !m.is_empty())
-        .map(|m| {
-            let (t, px) = m.split_once('@').unwrap();
-            (t.parse().unwrap(), px.parse().unwrap())
-        })
-        .collect();
-    (
-        attr(tag, "data-series").unwrap().parse().unwrap(),
-        attr(tag, "data-points").unwrap().parse().unwrap(),
-        markers,
-    )
-}
+use browser::{attr, chart, chromium, screenshot, tags, unescape, visit};
 
 fn ms(rfc3339: &str) -> i64 {
     chrono::DateTime::parse_from_rfc3339(rfc3339)
@@ -352,6 +200,28 @@ fn failed_gate_comparison_in_chromium() {
         "criteria:\n  - { metric: p95, label: \"*\", max_increase: 10% }\n  - { metric: error_rate, label: total, max: 2% }\n",
     );
     let (cur, base) = (dir.path().join("slow.json"), dir.path().join("base.json"));
+    // What the correlation part stores (SCHEMA.md): two series of one
+    // metric, one of another, and an annotation, mid-run.
+    let mut stored: Value = serde_json::from_slice(&std::fs::read(&cur).unwrap()).unwrap();
+    let mid = 1_700_000_000_000i64 + 30_000;
+    let points = |n: i64, v: f64| -> Vec<Value> {
+        (0..n)
+            .map(|i| serde_json::json!([1_700_000_000_000i64 + i * 60_000, v + i as f64]))
+            .collect()
+    };
+    stored["monitor"] = serde_json::json!({"series": [
+        {"id": "a", "namespace": "AWS/RDS", "metric": "CPUUtilization", "stat": "Average", "period": 60,
+         "dimensions": {"DBInstanceIdentifier": "db1"}, "unit": "Percent", "points": points(2, 10.0)},
+        {"id": "b", "namespace": "AWS/RDS", "metric": "CPUUtilization", "stat": "Average", "period": 60,
+         "dimensions": {"DBInstanceIdentifier": "db2"}, "unit": "Percent", "points": points(2, 20.0)},
+        {"id": "c", "namespace": "Shop", "metric": "OrdersPlaced", "stat": "Sum", "period": 60,
+         "dimensions": {}, "points": points(2, 5.0)}
+    ], "calls": 1, "throttled": 0, "resources": []});
+    let at = chrono::DateTime::from_timestamp_millis(mid)
+        .unwrap()
+        .to_rfc3339();
+    stored["events"] = serde_json::json!([{"@timestamp": at, "text": "deploy v2", "tags": ["deploy"], "source": "annotation"}]);
+    std::fs::write(&cur, stored.to_string()).unwrap();
     let compare = run(stampede()
         .args(["--output", "json", "compare"])
         .arg(&cur)
@@ -391,6 +261,14 @@ fn failed_gate_comparison_in_chromium() {
     assert_eq!(chart(&v.dom, "throughput").0, 2);
     assert_eq!(chart(&v.dom, "throughput").1, points);
     assert_eq!(chart(&v.dom, "percentiles").0, 2);
+    // One chart per monitored metric, the annotation drawn on every chart.
+    assert_eq!(chart(&v.dom, "monitor-0").0, 2);
+    assert_eq!(chart(&v.dom, "monitor-0").1, 2);
+    assert_eq!(chart(&v.dom, "monitor-1").0, 1);
+    for name in ["throughput", "latency", "monitor-0", "monitor-1"] {
+        let markers = chart(&v.dom, name).2;
+        assert!(markers.iter().any(|m| m.0 == mid), "{name}: {markers:?}");
+    }
     // The per-label table shows the baseline's deltas: checkout got slower.
     let row = &v.dom[v.dom.find("<tr data-label=\"checkout\">").unwrap()..];
     let row = &row[..row.find("</tr>").unwrap()];

@@ -3,7 +3,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+
+use super::stored::MonitorSeries;
+pub use super::stored::{Extras, GateRow, GateView};
 
 use crate::results::series::SeriesSummary;
 use crate::results::summary::{LabelSummary, StackEventRecord, Summary};
@@ -31,41 +34,6 @@ pub struct ReportData {
     pub labels: Vec<LabelRow>,
     /// Stack events, the root cause first when the stack failed.
     pub stack_events: Vec<StackEventRecord>,
-}
-
-/// One gate check, as `gate.json` (the gate's outcome) holds it; read
-/// leniently so that it survives additions to the gate's own types.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct GateRow {
-    /// The criterion as written.
-    pub criterion: String,
-    /// The metric's name.
-    pub metric: serde_json::Value,
-    /// The label.
-    pub label: String,
-    /// The baseline's value.
-    pub baseline: Option<f64>,
-    /// This run's value.
-    pub current: Option<f64>,
-    /// Relative change.
-    pub change: Option<f64>,
-    /// `pass`, `unstable` or `fail`.
-    pub verdict: String,
-    /// The gate's note.
-    pub note: String,
-    /// The 95% noise intervals, when the gate gives them.
-    pub noise: Option<serde_json::Value>,
-}
-
-/// The gate's outcome as stored in `gate.json`.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct GateView {
-    /// Every check.
-    #[serde(default)]
-    pub checks: Vec<GateRow>,
-    /// The worst verdict.
-    pub verdict: String,
 }
 
 /// A vertical line across every chart.
@@ -160,59 +128,6 @@ impl From<&LabelSummary> for Stats {
             throughput: l.throughput,
         }
     }
-}
-
-/// The correlation helper's keys, read leniently (SCHEMA.md `monitor`
-/// and `events`); absent keys leave them empty.
-#[derive(Debug, Default, Deserialize)]
-pub struct Extras {
-    /// Collected CloudWatch series.
-    #[serde(default)]
-    pub monitor: Option<MonitorView>,
-    /// Events (Grafana annotation shape).
-    #[serde(default)]
-    pub events: Vec<EventView>,
-}
-
-/// `monitor`.
-#[derive(Debug, Default, Deserialize)]
-pub struct MonitorView {
-    /// The series.
-    #[serde(default)]
-    pub series: Vec<MonitorSeries>,
-}
-
-/// One collected series.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct MonitorSeries {
-    /// Namespace.
-    pub namespace: String,
-    /// Metric name.
-    pub metric: String,
-    /// Dimensions.
-    pub dimensions: BTreeMap<String, String>,
-    /// Statistic.
-    pub stat: String,
-    /// Unit.
-    pub unit: Option<String>,
-    /// `[epoch ms, value]` pairs.
-    pub points: Vec<(i64, f64)>,
-}
-
-/// One event.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct EventView {
-    /// RFC 3339.
-    #[serde(rename = "@timestamp")]
-    pub timestamp: String,
-    /// RFC 3339, for events with a duration.
-    pub end: Option<String>,
-    /// What happened.
-    pub text: String,
-    /// Where it came from.
-    pub source: String,
 }
 
 fn epoch_ms(rfc3339: &str) -> Option<i64> {
@@ -400,7 +315,8 @@ pub fn build(
         .run_id
         .clone()
         .or_else(|| summary.stack.clone())
-        .unwrap_or_else(|| "stampede run".into());
+        .or_else(|| summary.start.as_ref().map(|s| format!("results from {s}")))
+        .unwrap_or_else(|| "results".into());
     let labels = summary
         .total
         .iter()

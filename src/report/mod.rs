@@ -10,6 +10,7 @@ pub mod data;
 mod html;
 pub mod input;
 pub mod run;
+mod stored;
 
 pub use input::{Inputs, ReportError, load_dir_or_summary, load_summary_file};
 
