@@ -273,7 +273,7 @@
   }
 
   // 5. Per label, with the baseline's deltas.
-  var ls = section("labels", "Per label");
+  var ls = D.labels.length ? section("labels", "Per label") : el("section");
   var hasBase = D.labels.some(function (l) { return l.base; });
   function cell(metric, cur, base, key) {
     var td = el("td", { text: fmt(metric, cur[key]) });

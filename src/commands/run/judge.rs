@@ -191,7 +191,8 @@ fn run_facts(plan: &Plan, files: usize) -> RunFacts {
             Target::Local { .. } => "local".into(),
         }),
         region: plan.region.clone(),
-        bees: Some(files as u64),
+        // Unknown when no bee left results (a stack that failed first).
+        bees: (files > 0).then_some(files as u64),
         threads: plan
             .properties
             .iter()
