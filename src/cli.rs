@@ -70,6 +70,8 @@ pub enum Command {
     Analyze(AnalyzeArgs),
     /// The regression gate: compare a run with a baseline.
     Compare(CompareArgs),
+    /// Rebuild a run's self-contained HTML report from stored results.
+    Report(ReportArgs),
     /// Ship a JTL into Elasticsearch / OpenSearch `_bulk`.
     Ship(ShipArgs),
     /// The agent on each load generator.
@@ -206,6 +208,28 @@ pub struct AnalyzeArgs {
     /// Write a markdown summary.
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
+    /// Write the self-contained HTML report.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+}
+
+/// Arguments of `stampede report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A run's report folder (with summary.json, and gate.json and
+    /// baseline.json when the run had a gate), or a summary JSON.
+    pub input: PathBuf,
+    /// Compare with this baseline (a summary or JTL file, or an s3://
+    /// URI) and judge again.
+    #[arg(long, value_name = "FILE|S3_URI")]
+    pub baseline: Option<String>,
+    /// Judge again with this gate file (default with --baseline: p95 and
+    /// error rate checks).
+    #[arg(long, value_name = "FILE")]
+    pub gate: Option<PathBuf>,
+    /// Where to write the page (default: report.html beside the summary).
+    #[arg(short, long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 /// Arguments of `stampede compare`.

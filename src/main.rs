@@ -12,6 +12,7 @@ mod interrupt;
 mod local;
 mod metrics;
 mod render;
+mod report;
 mod results;
 mod stack;
 mod ui;

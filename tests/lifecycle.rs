@@ -197,6 +197,24 @@ fn run_creates_follows_summarises_and_deletes() {
             .unwrap();
     assert_eq!(summary["total"]["count"], 92);
     assert_eq!(summary["run_id"], run_id.as_str());
+    // What the report draws: the run's phases, the stack's events, and
+    // the page itself.
+    let phases: Vec<&str> = summary["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["phase"].as_str().unwrap())
+        .collect();
+    assert_eq!(phases, ["provisioning", "ready", "testing", "done"]);
+    assert!(
+        summary["stack_events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["logical_id"] == "Ready" && e["status"] == "CREATE_COMPLETE"),
+        "{summary}"
+    );
+    assert!(report.path().join("report.html").is_file());
     assert_eq!(stack_status(&url, &stack), None, "the stack is deleted");
 }
 
@@ -240,8 +258,29 @@ fn failing_resource_exits_3_with_the_root_cause_and_is_deleted() {
         "bp.yml",
         &format!("stack: {stack}\nbucket: {BUCKET}\ntemplate: t.yaml\n"),
     );
-    let out = run(against(&url).args(["run", "--output", "plain"]).arg(&bp));
+    let report = dir.path().join("report");
+    let out = run(against(&url)
+        .args(["run", "--output", "plain", "--report"])
+        .arg(&report)
+        .arg(&bp));
     assert_eq!(out.code, 3, "{out:?}");
+    // The report of a failed stack: its events, the root cause first.
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report.join("summary.json")).unwrap())
+            .unwrap();
+    let causes: Vec<&serde_json::Value> = summary["stack_events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["root_cause"] == true)
+        .collect();
+    assert_eq!(causes.len(), 1, "{summary}");
+    assert_eq!(causes[0]["logical_id"], "Second");
+    let html = std::fs::read_to_string(report.join("report.html")).unwrap();
+    assert!(
+        html.contains("\"root_cause\":true"),
+        "the page carries the root cause"
+    );
     assert!(
         out.stdout
             .contains("stack failed to create: Second (AWS::Logs::LogGroup) CREATE_FAILED: ")

@@ -11,6 +11,7 @@ mod laptop;
 mod lifecycle;
 mod lint;
 mod render;
+mod report;
 mod shipping;
 mod stacks;
 mod trust;

@@ -6,6 +6,7 @@ pub mod inflate;
 pub mod jtl;
 pub mod layout;
 pub(crate) mod rows;
+pub mod series;
 pub(crate) mod split;
 pub mod store;
 pub mod summary;

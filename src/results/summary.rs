@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ResultsError;
 use super::aggregate::{Aggregate, LabelStats};
+use super::series::SeriesSummary;
 
 /// Statistics of one label (or of all, as `total`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -59,6 +60,9 @@ pub struct Summary {
     /// Build identity, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub build: Option<serde_json::Value>,
+    /// How the run was set up, when a run (not `analyze`) wrote this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<RunFacts>,
     /// First sample start, RFC 3339.
     pub start: Option<String>,
     /// Last sample start, RFC 3339.
@@ -70,6 +74,65 @@ pub struct Summary {
     /// Rows that could not be read.
     #[serde(default)]
     pub malformed: u64,
+    /// Per-interval aggregates (SCHEMA.md `series`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series: Option<SeriesSummary>,
+    /// When the run entered each phase (SCHEMA.md `phases`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub phases: Vec<PhaseAt>,
+    /// The stack's events as the run followed them, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stack_events: Vec<StackEventRecord>,
+}
+
+/// A phase and when the run entered it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhaseAt {
+    /// `provisioning`, `ready`, `testing`, `done` or `failed`.
+    pub phase: String,
+    /// RFC 3339.
+    pub at: String,
+}
+
+/// One stack event, as kept in summary.json.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StackEventRecord {
+    /// RFC 3339.
+    pub time: String,
+    /// The stack the event belongs to (nested stacks have their own).
+    pub stack_name: String,
+    /// Logical id of the resource.
+    pub logical_id: String,
+    /// Resource type.
+    pub resource_type: String,
+    /// Status, e.g. `CREATE_FAILED`.
+    pub status: String,
+    /// CloudFormation's reason, when it gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The failure that started the stack's failure.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub root_cause: bool,
+}
+
+/// How a run was set up, for the report's facts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunFacts {
+    /// The blueprint file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blueprint: Option<String>,
+    /// `aws` or `local`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    /// AWS region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Bees whose results came back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bees: Option<u64>,
+    /// The `threads` property, when the blueprint sets one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<String>,
 }
 
 /// The shortest span throughput is computed over, so a burst within one
@@ -141,12 +204,15 @@ impl Summary {
         } else {
             (rfc3339(total.first_ts), rfc3339(total.last_ts))
         };
+        let names: Vec<&str> = agg.labels.iter().map(|(l, _)| l.as_str()).collect();
+        let series = (total.count > 0).then(|| agg.series.summarise(&names));
         Summary {
             start,
             end,
             labels,
             total: Some(LabelSummary::from_stats("total", &total)),
             malformed,
+            series,
             ..Summary::default()
         }
     }

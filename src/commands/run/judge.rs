@@ -5,12 +5,14 @@ use anyhow::Context;
 
 use super::collect;
 use crate::aws::Clients;
-use crate::blueprint::Plan;
+use crate::blueprint::{Plan, Target};
 use crate::cli::RunArgs;
 use crate::commands::compare::verdict_outcome;
 use crate::exit::{self, Outcome};
 use crate::gate::{self, Baseline, Gate, Verdict};
+use crate::report;
 use crate::results::store::Store;
+use crate::results::summary::{RunFacts, StackEventRecord};
 use crate::results::{self, Summary, table};
 use crate::ui::Reporter;
 
@@ -59,8 +61,14 @@ impl RunVerdict {
 }
 
 /// Collects the bees' results, summarises, stores and gates them.
-pub async fn results(plan: &Plan, clients: &Clients, args: &RunArgs, ui: &Reporter) -> RunVerdict {
-    match results_inner(plan, clients, args, ui).await {
+pub async fn results(
+    plan: &Plan,
+    clients: &Clients,
+    args: &RunArgs,
+    ui: &Reporter,
+    stack_events: Vec<StackEventRecord>,
+) -> RunVerdict {
+    match results_inner(plan, clients, args, ui, stack_events).await {
         Ok(v) => v,
         Err(e) => RunVerdict::failed(&e),
     }
@@ -71,6 +79,7 @@ async fn results_inner(
     clients: &Clients,
     args: &RunArgs,
     ui: &Reporter,
+    stack_events: Vec<StackEventRecord>,
 ) -> anyhow::Result<RunVerdict> {
     let report_dir = args.report.clone();
     let collected = collect::collect(&clients.s3, plan, &report_dir.join("jtl")).await?;
@@ -85,15 +94,9 @@ async fn results_inner(
         ));
     };
     let store = Store::new(&clients.s3, &plan.run.bucket, &plan.build.job);
-    conclude(
-        plan,
-        args,
-        ui,
-        collected.summary,
-        collected.files,
-        Some(&store),
-    )
-    .await
+    let mut summary = collected.summary;
+    summary.stack_events = stack_events;
+    conclude(plan, args, ui, summary, collected.files, Some(&store)).await
 }
 
 /// Shows, writes, stores and gates a run's summary. Without a store
@@ -103,11 +106,13 @@ pub async fn conclude(
     plan: &Plan,
     args: &RunArgs,
     ui: &Reporter,
-    summary: Summary,
+    mut summary: Summary,
     files: usize,
     store: Option<&Store<'_>>,
 ) -> anyhow::Result<RunVerdict> {
     let report_dir = args.report.clone();
+    summary.phases = report::run::phases(&ui.phase_log());
+    summary.run = Some(run_facts(plan, files));
     ui.info(&format!("results of {files} bee file(s):"));
     ui.block(&table::text(&summary));
     if summary.malformed > 0 {
@@ -122,6 +127,7 @@ pub async fn conclude(
         .with_context(|| format!("writing {}", path.display()))?;
     ui.info(&format!("wrote {}", path.display()));
     if summary.total.as_ref().is_none_or(|t| t.count == 0) {
+        write_html(&report_dir, None, None, ui);
         return Ok(RunVerdict::new(
             Outcome::NoResults,
             "no results: the result files hold no samples".to_string(),
@@ -132,10 +138,11 @@ pub async fn conclude(
         ui.info(&format!("stored the summary at {uri}"));
     }
     warn_on_errors(&summary, ui);
-    let mut verdict = gate_run(plan, args, store, &summary, ui).await?;
+    let (mut verdict, baseline) = gate_run(plan, args, store, &summary, ui).await?;
     // The pointer moves last: a build whose reports could not be written
     // must not become the baseline of the next one.
     write_reports(args, &summary, verdict.gate.as_ref())?;
+    write_html(&report_dir, verdict.gate.as_ref(), baseline.as_ref(), ui);
     if let Some(store) = store
         && verdict.outcome == Outcome::Passed
         && verdict
@@ -168,19 +175,76 @@ fn warn_on_errors(summary: &Summary, ui: &Reporter) {
     }
 }
 
+/// A stack that failed before any result: summary.json (phases and the
+/// stack's events, no samples) and report.html, so the failure can be read
+/// like any run.
+pub fn record_failure(
+    plan: &Plan,
+    args: &RunArgs,
+    ui: &Reporter,
+    stack_events: Vec<StackEventRecord>,
+) {
+    let summary = Summary {
+        run_id: Some(plan.run.id.clone()),
+        stack: Some(plan.stack.clone()),
+        build: serde_json::to_value(&plan.build).ok(),
+        run: Some(run_facts(plan, 0)),
+        phases: report::run::phases(&ui.phase_log()),
+        stack_events,
+        ..Summary::default()
+    };
+    let dir = &args.report;
+    let path = dir.join("summary.json");
+    match std::fs::create_dir_all(dir).and_then(|()| std::fs::write(&path, summary.to_json())) {
+        Ok(()) => write_html(dir, None, None, ui),
+        Err(e) => ui.warn(&format!("could not write {}: {e}", path.display())),
+    }
+}
+
+/// How the run was set up, for the report's facts.
+fn run_facts(plan: &Plan, files: usize) -> RunFacts {
+    RunFacts {
+        blueprint: Some(plan.source.display().to_string()),
+        mode: Some(match plan.target {
+            Target::Aws => "aws".into(),
+            Target::Local { .. } => "local".into(),
+        }),
+        region: plan.region.clone(),
+        // Unknown when no bee left results (a stack that failed first).
+        bees: (files > 0).then_some(files as u64),
+        threads: plan
+            .properties
+            .iter()
+            .find(|(k, _)| k == "threads")
+            .map(|(_, v)| v.clone()),
+    }
+}
+
+/// Writes report.html; a failure to is a warning, not the run's verdict.
+fn write_html(
+    dir: &std::path::Path,
+    gate: Option<&gate::Outcome>,
+    baseline: Option<&Summary>,
+    ui: &Reporter,
+) {
+    match report::run::write(dir, gate, baseline) {
+        Ok(path) => ui.info(&format!("wrote {}", path.display())),
+        Err(e) => ui.warn(&format!("no HTML report: {e:#}")),
+    }
+}
+
 async fn gate_run(
     plan: &Plan,
     args: &RunArgs,
     store: Option<&Store<'_>>,
     summary: &Summary,
     ui: &Reporter,
-) -> anyhow::Result<RunVerdict> {
+) -> anyhow::Result<(RunVerdict, Option<Summary>)> {
     let Some(path) = args.gate.clone().or_else(|| plan.gate.clone()) else {
         ui.info("no gate file: the built-in gate fails a run in which most samples failed (error_rate of total at most 50%)");
-        return Ok(verdict_of(
-            gate::judge(&Gate::sanity(), summary, None),
-            args,
-            ui,
+        return Ok((
+            verdict_of(gate::judge(&Gate::sanity(), summary, None), args, ui),
+            None,
         ));
     };
     let gate = Gate::read(&path)?;
@@ -219,11 +283,8 @@ async fn gate_run(
             Some(Store::new(store.s3(), bucket, "").get_key(key).await?)
         }
     };
-    Ok(verdict_of(
-        gate::judge(&gate, summary, baseline.as_ref()),
-        args,
-        ui,
-    ))
+    let verdict = verdict_of(gate::judge(&gate, summary, baseline.as_ref()), args, ui);
+    Ok((verdict, baseline))
 }
 
 /// Shows the gate's table and turns its verdict into the run's.

@@ -22,6 +22,7 @@ use crate::blueprint::{Plan, Target};
 use crate::cli::{GlobalArgs, RunArgs};
 use crate::exit::{self, Outcome};
 use crate::interrupt::Interrupt;
+use crate::results::summary::StackEventRecord;
 use crate::stack::cleanup::{self, Deletion};
 use crate::stack::phase::{self, DONE, Phase};
 use crate::stack::{Follower, Stop, Until};
@@ -228,7 +229,9 @@ async fn judge(
             Outcome::InfrastructureFailed,
             "the stack disappeared while being created".to_string(),
         ),
-        Stop::Settled(s) if phase::is_created(s) => judge::results(plan, clients, args, ui).await,
+        Stop::Settled(s) if phase::is_created(s) => {
+            judge::results(plan, clients, args, ui, stack_events(f.history())).await
+        }
         Stop::Settled(_) | Stop::FailedEarly => {
             let cause = phase::root_cause(f.history());
             let why = cause.map_or_else(
@@ -246,14 +249,36 @@ async fn judge(
             // A bee that signalled FAILURE on Done ran the test: its
             // results say what went wrong, and the test (not AWS) failed.
             if cause.is_some_and(|c| c.logical_id == DONE) {
-                let mut v = judge::results(plan, clients, args, ui).await;
+                let mut v =
+                    judge::results(plan, clients, args, ui, stack_events(f.history())).await;
                 v.outcome = Outcome::Failed;
                 v.message = Some(why);
                 return v;
             }
+            judge::record_failure(plan, args, ui, stack_events(f.history()));
             RunVerdict::new(Outcome::InfrastructureFailed, why)
         }
     }
+}
+
+/// The stack's events for summary.json, oldest first, the root cause
+/// marked.
+fn stack_events(history: &[crate::stack::event::StackEvent]) -> Vec<StackEventRecord> {
+    let cause = phase::root_cause(history).map(|c| c.id.as_str());
+    let mut out: Vec<StackEventRecord> = history
+        .iter()
+        .map(|e| StackEventRecord {
+            time: e.time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            stack_name: e.stack_name.clone(),
+            logical_id: e.logical_id.clone(),
+            resource_type: e.resource_type.clone(),
+            status: e.status.clone(),
+            reason: e.reason.clone(),
+            root_cause: Some(e.id.as_str()) == cause,
+        })
+        .collect();
+    out.sort_by(|a, b| a.time.cmp(&b.time));
+    out
 }
 
 /// Deletes the stack unless `keep`; `None` when kept.

@@ -78,6 +78,9 @@ fn any_block_size_and_worker_count_reads_the_same() {
     let data = text(2000);
     let (want, want_report) = analyze(data.clone(), 1, 1 << 20);
     assert_eq!(want.count(), want_report.rows);
+    let series = want.series.summarise(&[]);
+    assert_eq!(series.labels.0[0].1.count.len(), 100);
+    assert_eq!(series.labels.0[0].1.count.iter().sum::<u64>(), want.count());
     // 11 shapes: 3 malformed (garbage, bad elapsed, too few fields).
     assert_eq!(want_report.malformed.count, 3 * 2000 / 11 + 1);
     // Header, then rows 0..3 take lines 2..6: garbage (row 4) is line 7.
@@ -92,6 +95,13 @@ fn any_block_size_and_worker_count_reads_the_same() {
             "workers {workers}, block {block}"
         );
         assert_eq!(order(&got), order(&want), "first-seen order");
+        let names = order(&want);
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        assert_eq!(
+            got.series.summarise(&names),
+            want.series.summarise(&names),
+            "per-interval series, workers {workers}, block {block}"
+        );
         assert_eq!(report.rows, want_report.rows);
         assert_eq!(report.malformed, want_report.malformed);
     }
