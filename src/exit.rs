@@ -148,6 +148,8 @@ fn classify(cause: &(dyn std::error::Error + 'static)) -> Option<Outcome> {
         e.exit_code()
     } else if let Some(e) = cause.downcast_ref::<crate::gate::GateError>() {
         e.exit_code()
+    } else if let Some(e) = cause.downcast_ref::<crate::report::input::ReportError>() {
+        e.exit_code()
     } else {
         return None;
     };

@@ -76,7 +76,10 @@ fn a_failed_run_leaves_no_stale_summary_behind() {
     // The failed run writes its own summary (phases and stack events, no
     // samples) or none: never the earlier run's.
     if let Ok(text) = std::fs::read_to_string(&stale) {
-        assert!(!text.contains("an earlier run"), "stale summary.json: {text}");
+        assert!(
+            !text.contains("an earlier run"),
+            "stale summary.json: {text}"
+        );
         assert!(text.contains(&stack), "not this run's summary: {text}");
     }
 }
