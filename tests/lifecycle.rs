@@ -98,6 +98,19 @@ pub fn bees_upload(
     })
 }
 
+/// Whether `key` exists in the test bucket.
+pub fn object_exists(url: &str, key: &str) -> bool {
+    runtime().block_on(async {
+        let s3 = s3_client(&sdk(url).await);
+        s3.head_object()
+            .bucket(BUCKET)
+            .key(key)
+            .send()
+            .await
+            .is_ok()
+    })
+}
+
 /// The stack's status, or `None` when it is gone.
 pub fn stack_status(url: &str, name: &str) -> Option<String> {
     runtime().block_on(async {
@@ -165,6 +178,17 @@ fn run_creates_follows_summarises_and_deletes() {
         .current_dir(root()));
     bees.join().unwrap();
     assert_eq!(out.code, 0, "{out:?}");
+    // The inputs (the bee config may hold the cluster's password) are
+    // removed with the stack; the results stay.
+    assert!(!object_exists(&url, &format!("stampede/{run_id}/bee.json")));
+    assert!(!object_exists(
+        &url,
+        &format!("stampede/{run_id}/bin/stampede")
+    ));
+    assert!(object_exists(
+        &url,
+        &format!("stampede/{run_id}/results/i-1.jtl.gz")
+    ));
     let stack = format!("stampede-jmeter-{build}");
     // Events streamed, each once, with resource, type and status.
     let ready = "Ready  AWS::CloudFormation::WaitCondition  CREATE_COMPLETE";

@@ -85,6 +85,18 @@ impl S3 {
         Ok(!page.contents().is_empty())
     }
 
+    /// Deletes one object.
+    pub async fn delete(&self, bucket: &str, key: &str) -> Result<(), AwsError> {
+        self.client
+            .delete_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("DeleteObject", uri(bucket, key), e))?;
+        Ok(())
+    }
+
     /// Keys and sizes under a prefix.
     pub async fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<(String, i64)>, AwsError> {
         let mut out = Vec::new();

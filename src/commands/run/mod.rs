@@ -120,6 +120,7 @@ async fn aws_run(
         Ok(id) => id,
         Err(e) => {
             interrupt.release();
+            upload::remove_inputs(&clients.s3, plan, ui).await;
             return Err(e.into());
         }
     };
@@ -141,6 +142,9 @@ async fn aws_run(
     });
     let deletion = finish_stack(&mut f, plan, &stack_id, args.keep, ui).await;
     interrupt.release();
+    if !args.keep {
+        upload::remove_inputs(&clients.s3, plan, ui).await;
+    }
     report(plan, ui, &verdict, deletion.as_ref());
     let code = match (interrupt.exit_code(), &deletion) {
         (Some(sig), _) => sig,

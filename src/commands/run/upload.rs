@@ -92,3 +92,29 @@ pub fn tags(plan: &Plan, now: DateTime<Utc>) -> Vec<(String, String)> {
     ));
     tags
 }
+
+/// Removes the run's inputs from S3 (bee config, bee binary, testcase,
+/// template): the bee config can carry the search cluster's password, and
+/// nothing reads them once the stack is gone. Results stay.
+pub async fn remove_inputs(s3: &S3, plan: &Plan, ui: &Reporter) {
+    let run = &plan.run;
+    let results = run.results_prefix();
+    let listed = match s3.list(&run.bucket, &format!("{}/", run.prefix)).await {
+        Ok(l) => l,
+        Err(e) => {
+            ui.warn(&format!(
+                "could not list the run's inputs to remove them: {e}; remove s3://{}/{}/ except results/ by hand",
+                run.bucket, run.prefix
+            ));
+            return;
+        }
+    };
+    let mut removed = 0;
+    for (key, _) in listed.iter().filter(|(k, _)| !k.starts_with(&results)) {
+        match s3.delete(&run.bucket, key).await {
+            Ok(()) => removed += 1,
+            Err(e) => ui.warn(&format!("could not remove {}: {e}", uri(&run.bucket, key))),
+        }
+    }
+    tracing::debug!(removed, "removed the run's inputs");
+}
