@@ -53,14 +53,50 @@ fn render_without_out_prints_the_template() {
 }
 
 #[test]
-fn unknown_variable_exits_2_naming_file_line_and_name() {
+fn a_missing_environment_variable_is_named_as_one() {
+    // `run` needs the bucket: the message says which variable is not set.
     let out = run(stampede()
-        .args(["render", "blueprints/jmeter.yml"])
+        .args(["run", "blueprints/jmeter.yml"])
+        .env_remove("STAMPEDE_BUCKET")
         .current_dir(root()));
     assert_eq!(out.code, 2, "{out:?}");
     assert!(
+        out.stderr.contains(
+            "blueprints/jmeter.yml:16: bucket: environment variable `STAMPEDE_BUCKET` is not set"
+        ),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn render_is_an_offline_check_that_needs_no_bucket() {
+    let out = run(stampede()
+        .args(["render", "blueprints/jmeter.yml"])
+        .env_remove("STAMPEDE_BUCKET")
+        .current_dir(root()));
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
         out.stderr
-            .contains("blueprints/jmeter.yml:16: bucket: unknown name `env.STAMPEDE_BUCKET`"),
+            .contains("the bucket is not set; rendered with the placeholder"),
+        "{out:?}"
+    );
+    assert!(out.stdout.contains("offline-check-bucket"), "{out:?}");
+}
+
+#[test]
+fn an_unknown_name_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "t.yaml", "Resources: {}\n");
+    let bp = write(
+        dir.path(),
+        "bp.yml",
+        "stack: a\nbucket: bkt\ntemplate: t.yaml\nparameters:\n  A: \"{{vars.nope}}\"\n",
+    );
+    let out = run(stampede().arg("render").arg(&bp));
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("bp.yml:5: parameters.A: unknown name `vars.nope`"),
         "{out:?}"
     );
 }

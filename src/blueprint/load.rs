@@ -99,7 +99,12 @@ impl Loader<'_> {
         context::check_stack_name(&stack).map_err(|m| self.at(line_of(self.text, "stack:"), m))?;
         let target = self.target(&raw, &ctx)?;
         let bucket = match &raw.bucket {
-            Some(b) => Some(self.render("bucket", b, &ctx)?),
+            Some(b) => match self.render("bucket", b, &ctx) {
+                Ok(b) => Some(b),
+                Err(_) if opts.offline => Some(OFFLINE_BUCKET.to_string()),
+                Err(e) => return Err(e),
+            },
+            None if opts.offline => Some(OFFLINE_BUCKET.to_string()),
             None => None,
         };
         let bucket = match (bucket, &target) {

@@ -142,7 +142,13 @@ pub struct LoadOptions {
     pub env: BTreeMap<String, String>,
     /// Other stacks' outputs for `{{output}}`.
     pub outputs: OutputTable,
+    /// An offline check (`render`): a bucket that cannot be rendered
+    /// (its environment variable is not set) becomes [`OFFLINE_BUCKET`].
+    pub offline: bool,
 }
+
+/// The bucket name `render` uses when the blueprint's cannot be rendered.
+pub const OFFLINE_BUCKET: &str = "offline-check-bucket";
 
 /// Loads and renders a blueprint. Nothing here touches the network.
 pub fn load(path: &Path, opts: &LoadOptions) -> Result<Plan, BlueprintError> {

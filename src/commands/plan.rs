@@ -7,9 +7,15 @@ use crate::blueprint::{self, BlueprintError, LoadOptions, Plan};
 use crate::cli::{BlueprintArgs, GlobalArgs};
 use crate::render::OutputTable;
 
-/// Loads and renders the blueprint.
-pub async fn load(args: &BlueprintArgs, global: &GlobalArgs) -> anyhow::Result<Plan> {
+/// Loads and renders the blueprint; `offline` for `render`, which must
+/// work without the bucket.
+pub async fn load(
+    args: &BlueprintArgs,
+    global: &GlobalArgs,
+    offline: bool,
+) -> anyhow::Result<Plan> {
     let mut opts = LoadOptions {
+        offline,
         vars: args.vars.clone(),
         run_id: args.run_id.clone(),
         env: std::env::vars().collect(),

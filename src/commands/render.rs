@@ -8,7 +8,14 @@ use crate::cli::{GlobalArgs, RenderArgs};
 
 /// Renders the blueprint and prints or writes the results.
 pub async fn run(global: &GlobalArgs, args: RenderArgs) -> anyhow::Result<ExitCode> {
-    let plan = super::plan::load(&args.blueprint, global).await?;
+    let plan = super::plan::load(&args.blueprint, global, true).await?;
+    if plan.run.bucket == crate::blueprint::OFFLINE_BUCKET {
+        eprintln!(
+            "note: {}: the bucket is not set; rendered with the placeholder `{}` (run needs the real one)",
+            plan.source.display(),
+            crate::blueprint::OFFLINE_BUCKET
+        );
+    }
     let Some(template) = &plan.template else {
         anyhow::bail!(crate::exit::InputError(format!(
             "{}: a local-target blueprint has no template to render",

@@ -77,9 +77,13 @@ fn base_registry() -> Handlebars<'static> {
 
 fn failure(err: RenderError) -> RenderFailure {
     let (line, message) = match err.reason() {
-        RenderErrorReason::MissingVariable(Some(name)) => {
-            (err.line_no, format!("unknown name `{name}`"))
-        }
+        RenderErrorReason::MissingVariable(Some(name)) => match name.strip_prefix("env.") {
+            Some(var) => (
+                err.line_no,
+                format!("environment variable `{var}` is not set"),
+            ),
+            None => (err.line_no, format!("unknown name `{name}`")),
+        },
         RenderErrorReason::MissingVariable(None) => (err.line_no, "unknown name".to_string()),
         RenderErrorReason::HelperNotFound(name) => {
             (err.line_no, format!("unknown helper `{name}`"))

@@ -32,7 +32,7 @@ use preflight::{Checks, Footprint};
 
 /// Runs the whole lifecycle.
 pub async fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
-    let plan = super::plan::load(&args.blueprint, global).await?;
+    let plan = super::plan::load(&args.blueprint, global, false).await?;
     let ui = Reporter::new(global.output);
     let footprint = Footprint::of(&plan);
     let checks = tokio::task::block_in_place(|| Checks::local(&plan, &args, &footprint));
