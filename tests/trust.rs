@@ -39,6 +39,29 @@ fn a_mistyped_var_is_refused_with_a_suggestion() {
 }
 
 #[test]
+fn a_parameter_the_template_rejects_is_caught_at_render_time() {
+    let out = run(offline().args(["render", "blueprints/jmeter.yml", "--var", "bees=four"]));
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains(
+            "parameters.BeeCount: \"four\" is not a number (the parameter's Type is Number)"
+        ),
+        "{out:?}"
+    );
+    let out = run(offline().args([
+        "render",
+        "blueprints/jmeter.yml",
+        "--var",
+        "target=http://a b",
+    ]));
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("does not match AllowedPattern"),
+        "{out:?}"
+    );
+}
+
+#[test]
 fn every_local_problem_is_reported_at_once_before_any_aws_call() {
     let dir = tempfile::tempdir().unwrap();
     let gate = write(

@@ -163,6 +163,14 @@ impl Loader<'_> {
                 return Err(self.missing("template", "the CloudFormation template"));
             }
         };
+        if let Some(t) = &template
+            && let Ok(doc) = serde_norway::from_str::<serde_norway::Value>(&t.body)
+        {
+            let broken = constraints::violations(&doc, &parameters);
+            if !broken.is_empty() {
+                return Err(self.at(line_of(self.text, "parameters:"), broken.join("; ")));
+            }
+        }
         let metrics = match &raw.metrics {
             Some(m) => Some(Metrics {
                 es: match &m.es {

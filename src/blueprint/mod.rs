@@ -1,6 +1,7 @@
 //! Blueprints: loading, variables, and rendering into a [`Plan`] that
 //! needs no further input before AWS is touched.
 
+mod constraints;
 mod context;
 pub mod limits;
 mod load;
