@@ -10,6 +10,7 @@ mod gate;
 mod interrupt;
 mod local;
 mod metrics;
+mod monitor;
 mod render;
 mod results;
 mod stack;

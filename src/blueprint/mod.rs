@@ -4,6 +4,7 @@
 mod context;
 mod load;
 mod model;
+mod monitor;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -118,6 +119,8 @@ pub struct Plan {
     pub timeout: Duration,
     /// Where bees run.
     pub target: Target,
+    /// The system under test to watch, if any.
+    pub monitor: Option<crate::monitor::Spec>,
 }
 
 /// Inputs to [`load`] other than the file.

@@ -1,0 +1,7 @@
+//! Correlation with the system under test: what to watch ([`spec`]), how
+//! tags and stacks become CloudWatch dimensions ([`discover`]), and how
+//! data points are fetched and stored ([`collect`]).
+
+pub mod spec;
+
+pub use spec::Spec;
