@@ -356,7 +356,9 @@ print_exports() { # names of the services that are up
         has_aws=1
         ;;
       moto)
-        printf 'export %s=%q\n' STAMPEDE_MOTO_URL "http://127.0.0.1:$MOTO_PORT"
+        # The venv's boto3 builds the monitor tests' system under test.
+        printf 'export %s=%q\n' STAMPEDE_MOTO_URL "http://127.0.0.1:$MOTO_PORT" \
+          STAMPEDE_MOTO_PYTHON "$SVC/moto-venv/bin/python"
         has_aws=1
         ;;
       opensearch)

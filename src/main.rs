@@ -4,6 +4,7 @@ mod aws;
 mod bee;
 mod blueprint;
 mod cli;
+mod events;
 mod commands;
 mod exit;
 mod gate;

@@ -5,3 +5,9 @@
 pub mod spec;
 
 pub use spec::Spec;
+pub mod collect;
+pub mod discover;
+pub mod query;
+pub mod resolve;
+pub mod store;
+pub mod pass;
