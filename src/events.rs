@@ -126,10 +126,12 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Index template of the events index.
+/// Index template of the events index: for that exact name, so that
+/// it never overlaps another template (OpenSearch refuses overlapping
+/// patterns of equal priority).
 pub fn index_template(index: &str) -> serde_json::Value {
     serde_json::json!({
-        "index_patterns": [index, format!("{index}-*")],
+        "index_patterns": [index],
         "template": {
             "settings": { "number_of_replicas": 0, "refresh_interval": "1s" },
             "mappings": {

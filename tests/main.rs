@@ -8,6 +8,7 @@ mod bees;
 mod gate;
 mod lifecycle;
 mod lint;
+mod monitor;
 mod render;
 mod shipping;
 mod stacks;

@@ -75,11 +75,12 @@ pub fn point_doc(q: &Query, ts_ms: i64, value: f64, ctx: &DocContext) -> Value {
     doc
 }
 
-/// Index template of the points index: strings (dimensions, tags, build)
+/// Index template of the points index (that exact name, see
+/// [`crate::events::index_template`]): strings (dimensions, tags, build)
 /// are keywords.
 pub fn metrics_template(index: &str) -> Value {
     json!({
-        "index_patterns": [index, format!("{index}-*")],
+        "index_patterns": [index],
         "template": {
             "settings": { "number_of_replicas": 0, "refresh_interval": "1s" },
             "mappings": {

@@ -1,0 +1,220 @@
+//! `stampede collect` and `stampede annotate` against the real emulators:
+//! groups and load balancers in moto 5.2.5, metric data in LocalStack
+//! 2026.3.0's CloudWatch (the CBOR protocol of the current SDK), documents
+//! in OpenSearch.
+
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+struct Env {
+    moto: String,
+    cw: String,
+    es: String,
+    python: String,
+}
+
+fn env() -> Option<Env> {
+    Some(Env {
+        moto: moto()?,
+        cw: cloudwatch()?,
+        es: opensearch()?,
+        python: moto_python()?,
+    })
+}
+
+/// Whole minutes, `n` minutes ago, in epoch ms.
+fn minutes_ago(n: i64) -> i64 {
+    let now = chrono::Utc::now().timestamp_millis();
+    (now / 60_000 - n) * 60_000
+}
+
+/// Points of one group's CPU (Average) in `index`: (timestamp, value).
+fn cpu_points(e: &Env, index: &str, group: &str) -> Vec<(i64, f64)> {
+    let v = es_search(
+        &e.es,
+        index,
+        &json!({
+            "size": 1000,
+            "sort": [{"@timestamp": "asc"}],
+            "query": {"bool": {"filter": [
+                {"term": {"dimensions.AutoScalingGroupName": group}},
+                {"term": {"metric": "CPUUtilization"}},
+                {"term": {"stat": "Average"}}
+            ]}}
+        }),
+    );
+    v["hits"]["hits"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{v}"))
+        .iter()
+        .map(|h| {
+            (
+                h["_source"]["@timestamp"].as_i64().unwrap(),
+                h["_source"]["value"].as_f64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn cpu(group: &str, points: &[(i64, f64)]) -> Value {
+    json!({"namespace": "AWS/EC2", "metric": "CPUUtilization",
+           "dimensions": {"AutoScalingGroupName": group}, "points": points})
+}
+
+fn collect(e: &Env, tag: &str, index: &str, since: &str, until: &str) -> Output {
+    let out = run(watching(&e.moto, &e.cw).args([
+        "collect",
+        "--tag",
+        &format!("Env={tag}"),
+        "--since",
+        since,
+        "--until",
+        until,
+        "--es",
+        &e.es,
+        "--index",
+        index,
+        "--events-index",
+        &format!("{index}-events"),
+        "--run-id",
+        "collect-test",
+    ]));
+    assert_eq!(out.code, 0, "{out:?}");
+    out
+}
+
+#[test]
+fn collecting_overlapping_windows_twice_stores_every_point_once() {
+    let Some(e) = env() else { return };
+    let tag = unique("overlap");
+    let group = format!("web-{tag}");
+    let lb = format!("lb{}", &tag[tag.len() - 9..]);
+    let points: Vec<(i64, f64)> = (2..=12).rev().map(|m| (minutes_ago(m), m as f64)).collect();
+    let made = world(
+        &e.python,
+        &e.moto,
+        &e.cw,
+        &json!({
+            "albs": [{"name": lb, "tags": {"Env": tag}}],
+            "groups": [{"name": group, "tags": {"Env": tag}, "alb": lb}],
+            "metrics": [cpu(&group, &points)],
+        }),
+    );
+    let index = format!("m-{}", tag.to_lowercase());
+    let first = collect(&e, &tag, &index, "20m", "6m");
+    assert!(
+        first.stdout.contains("1 autoscaling-group") && first.stdout.contains("1 alb"),
+        "{first:?}"
+    );
+    let after_first = cpu_points(&e, &index, &group);
+    assert!(!after_first.is_empty() && after_first.len() < points.len(), "{after_first:?}");
+    let second = collect(&e, &tag, &index, "15m", "now");
+    assert!(second.stdout.contains("1 target-group"), "{second:?}");
+    assert_eq!(cpu_points(&e, &index, &group), points);
+    // A third, identical collection changes nothing either.
+    collect(&e, &tag, &index, "15m", "now");
+    assert_eq!(cpu_points(&e, &index, &group), points);
+    // Documents carry the run id, the monitored tags and the series id.
+    let v = es_search(&e.es, &index, &json!({"size": 1, "query": {"term": {"dimensions.AutoScalingGroupName": group}}}));
+    let doc = &v["hits"]["hits"][0]["_source"];
+    assert_eq!(doc["run_id"], "collect-test", "{doc}");
+    assert_eq!(doc["tags"]["Env"], tag.as_str(), "{doc}");
+    assert_eq!(doc["series"], "cloudwatch:AWS/EC2/CPUUtilization", "{doc}");
+    assert!(made["albs"][&lb]["dimension"].as_str().unwrap().starts_with("app/"));
+}
+
+#[test]
+fn a_group_created_between_two_collections_is_picked_up() {
+    let Some(e) = env() else { return };
+    let tag = unique("moving");
+    let (old, new) = (format!("old-{tag}"), format!("new-{tag}"));
+    let pts: Vec<(i64, f64)> = (2..=5).rev().map(|m| (minutes_ago(m), 50.0)).collect();
+    world(
+        &e.python,
+        &e.moto,
+        &e.cw,
+        &json!({
+            "groups": [{"name": old, "tags": {"Env": tag}}],
+            // The new group's metrics exist before the group is found.
+            "metrics": [cpu(&old, &pts), cpu(&new, &pts)],
+        }),
+    );
+    let index = format!("m-{}", tag.to_lowercase());
+    collect(&e, &tag, &index, "10m", "now");
+    assert_eq!(cpu_points(&e, &index, &old).len(), pts.len());
+    assert!(cpu_points(&e, &index, &new).is_empty());
+    world(
+        &e.python,
+        &e.moto,
+        &e.cw,
+        &json!({"groups": [{"name": new, "tags": {"Env": tag}}]}),
+    );
+    let out = collect(&e, &tag, &index, "10m", "now");
+    assert!(out.stdout.contains("2 autoscaling-group"), "{out:?}");
+    assert_eq!(cpu_points(&e, &index, &new), pts);
+}
+
+#[test]
+fn a_tag_filter_matching_nothing_is_a_warning_naming_the_search() {
+    let Some(e) = env() else { return };
+    let tag = unique("nothing");
+    let out = collect(&e, &tag, &format!("m-{}", tag.to_lowercase()), "10m", "now");
+    assert!(
+        out.stdout.contains(&format!("warning: no resource is tagged Env={tag}")),
+        "{out:?}"
+    );
+    assert!(out.stdout.contains("Tagging API"), "{out:?}");
+}
+
+#[test]
+fn collect_without_a_target_or_with_a_bad_window_is_bad_input() {
+    let out = run(stampede().args(["collect", "--since", "10m"]));
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("--tag K=V"), "{out:?}");
+    let out = run(stampede().args(["collect", "--tag", "A=b", "--since", "soon"]));
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("--since \"soon\""), "{out:?}");
+    let out = run(stampede().args(["collect", "--tag", "A=b", "--period", "45"]));
+    assert_eq!(out.code, 2, "{out:?}");
+}
+
+#[test]
+fn annotate_writes_an_event_grafana_reads() {
+    let Some(es) = opensearch() else { return };
+    let index = format!("ev-{}", unique("annotate").to_lowercase());
+    let out = run(stampede().args([
+        "annotate",
+        "--es",
+        &es,
+        "--index",
+        &index,
+        "Deployment: shop build 42",
+        "--tag",
+        "deploy",
+        "--tag",
+        "service=shop",
+        "--at",
+        "2026-11-25T10:00:00Z",
+    ]));
+    assert_eq!(out.code, 0, "{out:?}");
+    // What Grafana's Elasticsearch annotation query sends: a time range on
+    // @timestamp and a tag filter.
+    let v = es_search(
+        &es,
+        &index,
+        &json!({"query": {"bool": {"filter": [
+            {"range": {"@timestamp": {"gte": "2026-11-25T09:59:00Z", "lte": "2026-11-25T10:01:00Z"}}},
+            {"terms": {"tags": ["deploy"]}}
+        ]}}}),
+    );
+    let hits = v["hits"]["hits"].as_array().unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(hits.len(), 1, "{v}");
+    let doc = &hits[0]["_source"];
+    assert_eq!(doc["text"], "Deployment: shop build 42");
+    assert_eq!(doc["@timestamp"], "2026-11-25T10:00:00.000Z");
+    assert_eq!(doc["tags"], json!(["deploy", "service=shop"]));
+    assert_eq!(doc["source"], "annotation");
+    let bad = run(stampede().args(["annotate", "--es", &es, "x", "--at", "yesterday"]));
+    assert_eq!(bad.code, 2, "{bad:?}");
+}
