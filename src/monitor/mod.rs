@@ -11,3 +11,6 @@ pub mod query;
 pub mod resolve;
 pub mod store;
 pub mod pass;
+pub mod summary;
+pub mod watcher;
+pub mod live;

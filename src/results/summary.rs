@@ -70,6 +70,13 @@ pub struct Summary {
     /// Rows that could not be read.
     #[serde(default)]
     pub malformed: u64,
+    /// CloudWatch series of the system under test over the test window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitor: Option<crate::monitor::summary::MonitorSummary>,
+    /// The run's events: phases, scaling activities (Grafana's
+    /// annotation shape).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<crate::events::Event>,
 }
 
 /// The shortest span throughput is computed over, so a burst within one

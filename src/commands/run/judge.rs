@@ -10,6 +10,7 @@ use crate::cli::RunArgs;
 use crate::commands::compare::verdict_code;
 use crate::exit;
 use crate::gate::{self, Baseline, Gate, Outcome, Verdict};
+use crate::monitor::watcher::Correlation;
 use crate::results::store::Store;
 use crate::results::{self, Summary, table};
 use crate::ui::Reporter;
@@ -56,8 +57,14 @@ impl RunVerdict {
 }
 
 /// Collects the bees' results, summarises, stores and gates them.
-pub async fn results(plan: &Plan, clients: &Clients, args: &RunArgs, ui: &Reporter) -> RunVerdict {
-    match results_inner(plan, clients, args, ui).await {
+pub async fn results(
+    plan: &Plan,
+    clients: &Clients,
+    args: &RunArgs,
+    ui: &Reporter,
+    correlation: Correlation,
+) -> RunVerdict {
+    match results_inner(plan, clients, args, ui, correlation).await {
         Ok(v) => v,
         Err(e) => RunVerdict::new(exit::INFRA, "error", format!("{e:#}")),
     }
@@ -68,6 +75,7 @@ async fn results_inner(
     clients: &Clients,
     args: &RunArgs,
     ui: &Reporter,
+    correlation: Correlation,
 ) -> anyhow::Result<RunVerdict> {
     let report_dir = args.report.clone();
     let collected = collect::collect(&clients.s3, plan, &report_dir.join("jtl")).await?;
@@ -90,6 +98,7 @@ async fn results_inner(
         collected.summary,
         collected.files,
         Some(&store),
+        correlation,
     )
     .await
 }
@@ -101,11 +110,14 @@ pub async fn conclude(
     plan: &Plan,
     args: &RunArgs,
     ui: &Reporter,
-    summary: Summary,
+    mut summary: Summary,
     files: usize,
     store: Option<&Store<'_>>,
+    correlation: Correlation,
 ) -> anyhow::Result<RunVerdict> {
     let report_dir = args.report.clone();
+    summary.monitor = correlation.monitor;
+    summary.events = correlation.events;
     ui.info(&format!("results of {files} bee file(s):"));
     ui.block(&table::text(&summary));
     if summary.malformed > 0 {

@@ -13,7 +13,7 @@ use tokio::process::{Child, Command};
 use tokio_util::sync::CancellationToken;
 
 use super::judge::{self, RunVerdict};
-use super::{beeconf, collect, live};
+use super::{beeconf, collect, live, monitor};
 use crate::bee::{BeeConfig, Coordinator};
 use crate::blueprint::{Plan, Target};
 use crate::cli::RunArgs;
@@ -21,6 +21,7 @@ use crate::exit::{self, InputError};
 use crate::interrupt::Interrupt;
 use crate::local::{coordinator, target};
 use crate::metrics::live::JtlLive;
+use crate::monitor::watcher::{Correlation, Watcher};
 use crate::stack::phase::Phase;
 use crate::ui::Reporter;
 
@@ -33,6 +34,7 @@ pub async fn run(
     plan: &Plan,
     ui: &Reporter,
     interrupt: &Interrupt,
+    mut watcher: Option<Watcher>,
 ) -> anyhow::Result<ExitCode> {
     let Target::Local { bees, serve } = plan.target else {
         unreachable!("local::run is only called for local targets")
@@ -133,14 +135,16 @@ pub async fn run(
     .await;
     let live_stop = CancellationToken::new();
     let deadline = Instant::now() + plan.timeout;
-    let (outcome, ()) = tokio::join!(
+    let (outcome, (), ()) = tokio::join!(
         async {
             let o = follow(&coord, &mut children, ui, interrupt, deadline).await;
             live_stop.cancel();
             o
         },
-        live::show(source, ui, args.labels, &live_stop)
+        live::show(source, ui, args.labels, &live_stop),
+        monitor::during(watcher.as_mut(), ui, &live_stop)
     );
+    let correlation = monitor::finish(watcher, ui).await;
     let verdict = match outcome {
         Ended::Interrupted => RunVerdict::new(
             interrupt.exit_code().unwrap_or(exit::SIGTERM),
@@ -156,7 +160,7 @@ pub async fn run(
             ),
         ),
         Ended::Finished(failure) => {
-            let mut v = results(plan, args, ui, &results_dir).await;
+            let mut v = results(plan, args, ui, &results_dir, correlation).await;
             if let Some(reason) = failure {
                 v.code = exit::FAILED;
                 v.status = "failed";
@@ -282,7 +286,13 @@ async fn stop(children: &mut [Child]) {
     }
 }
 
-async fn results(plan: &Plan, args: &RunArgs, ui: &Reporter, dir: &Path) -> RunVerdict {
+async fn results(
+    plan: &Plan,
+    args: &RunArgs,
+    ui: &Reporter,
+    dir: &Path,
+    correlation: Correlation,
+) -> RunVerdict {
     let paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|d| {
             d.filter_map(Result::ok)
@@ -303,7 +313,7 @@ async fn results(plan: &Plan, args: &RunArgs, ui: &Reporter, dir: &Path) -> RunV
         Ok(s) => s,
         Err(e) => return RunVerdict::new(exit::FAILED, "error", format!("{e:#}")),
     };
-    match judge::conclude(plan, args, ui, summary, files, None).await {
+    match judge::conclude(plan, args, ui, summary, files, None, correlation).await {
         Ok(v) => v,
         Err(e) => RunVerdict::new(exit::FAILED, "error", format!("{e:#}")),
     }

@@ -5,6 +5,7 @@ mod collect;
 mod judge;
 mod live;
 mod local;
+mod monitor;
 mod upload;
 
 use std::process::ExitCode;
@@ -18,6 +19,7 @@ use crate::blueprint::{Plan, Target};
 use crate::cli::{GlobalArgs, RunArgs};
 use crate::exit;
 use crate::interrupt::Interrupt;
+use crate::monitor::watcher::{Correlation, Watcher};
 use crate::stack::cleanup::{self, Deletion};
 use crate::stack::phase::{self, DONE, Phase};
 use crate::stack::{Follower, Stop, Until};
@@ -29,9 +31,10 @@ pub async fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<ExitCode>
     let plan = super::plan::load(&args.blueprint, global).await?;
     let ui = Reporter::new(global.output);
     let interrupt = Interrupt::install();
+    let watcher = monitor::start(&plan, global, &ui).await?;
     match plan.target {
-        Target::Aws => aws_run(global, &args, &plan, &ui, &interrupt).await,
-        Target::Local { .. } => local::run(&args, &plan, &ui, &interrupt).await,
+        Target::Aws => aws_run(global, &args, &plan, &ui, &interrupt, watcher).await,
+        Target::Local { .. } => local::run(&args, &plan, &ui, &interrupt, watcher).await,
     }
 }
 
@@ -41,6 +44,7 @@ async fn aws_run(
     plan: &Plan,
     ui: &Reporter,
     interrupt: &Interrupt,
+    mut watcher: Option<Watcher>,
 ) -> anyhow::Result<ExitCode> {
     let region = global.region.as_deref().or(plan.region.as_deref());
     let bee_binary = beeconf::binary(args.bee_binary.as_deref())?;
@@ -74,7 +78,7 @@ async fn aws_run(
     )
     .await;
     let live_stop = CancellationToken::new();
-    let (followed, ()) = tokio::join!(
+    let (followed, (), ()) = tokio::join!(
         async {
             let r = f
                 .follow(Until::Created, interrupt.token(), Some(deadline))
@@ -82,10 +86,12 @@ async fn aws_run(
             live_stop.cancel();
             r
         },
-        live::show(source, ui, args.labels, &live_stop)
+        live::show(source, ui, args.labels, &live_stop),
+        monitor::during(watcher.as_mut(), ui, &live_stop)
     );
+    let correlation = monitor::finish(watcher, ui).await;
     let verdict = match &followed {
-        Ok(stop) => judge(stop, &f, plan, &clients, args, ui, interrupt).await,
+        Ok(stop) => judge(stop, &f, plan, &clients, args, ui, interrupt, correlation).await,
         Err(e) => RunVerdict::new(
             exit::INFRA,
             "error",
@@ -105,6 +111,7 @@ async fn aws_run(
 
 /// Turns how following ended into a verdict, collecting results when the
 /// bees ran.
+#[allow(clippy::too_many_arguments)]
 async fn judge(
     stop: &Stop,
     f: &Follower<'_>,
@@ -113,6 +120,7 @@ async fn judge(
     args: &RunArgs,
     ui: &Reporter,
     interrupt: &Interrupt,
+    correlation: Correlation,
 ) -> RunVerdict {
     match stop {
         Stop::Cancelled => RunVerdict::new(
@@ -133,7 +141,9 @@ async fn judge(
             "gone",
             "the stack disappeared while being created".to_string(),
         ),
-        Stop::Settled(s) if phase::is_created(s) => judge::results(plan, clients, args, ui).await,
+        Stop::Settled(s) if phase::is_created(s) => {
+            judge::results(plan, clients, args, ui, correlation).await
+        }
         Stop::Settled(_) | Stop::FailedEarly => {
             let cause = phase::root_cause(f.history());
             let why = cause.map_or_else(
@@ -151,7 +161,7 @@ async fn judge(
             // A bee that signalled FAILURE on Done ran the test: its
             // results say what went wrong, and the test (not AWS) failed.
             if cause.is_some_and(|c| c.logical_id == DONE) {
-                let mut v = judge::results(plan, clients, args, ui).await;
+                let mut v = judge::results(plan, clients, args, ui, correlation).await;
                 v.code = exit::FAILED;
                 v.status = "failed";
                 v.message = Some(why);
