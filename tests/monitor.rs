@@ -218,3 +218,116 @@ fn annotate_writes_an_event_grafana_reads() {
     let bad = run(stampede().args(["annotate", "--es", &es, "x", "--at", "yesterday"]));
     assert_eq!(bad.code, 2, "{bad:?}");
 }
+
+/// A laptop-mode run watching a tagged group: a second group appears
+/// while the test runs; summary.json holds both groups' series, the
+/// business metric and every phase; the indices hold the same.
+#[test]
+fn a_run_watches_the_system_under_test_into_summary_and_indices() {
+    let Some(e) = env() else { return };
+    let Some(jmeter) = jmeter_home() else { return };
+    let tag = unique("run");
+    let (first, second) = (format!("a-{tag}"), format!("b-{tag}"));
+    let pts: Vec<(i64, f64)> = (1..=3).rev().map(|m| (minutes_ago(m), 70.0 + m as f64)).collect();
+    let orders: Vec<(i64, f64)> = (1..=3).rev().map(|m| (minutes_ago(m), 5.0)).collect();
+    world(
+        &e.python,
+        &e.moto,
+        &e.cw,
+        &json!({
+            "groups": [{"name": first, "tags": {"Env": tag}}],
+            "metrics": [cpu(&first, &pts), cpu(&second, &pts),
+                        {"namespace": "Shop", "metric": "OrdersPlaced", "points": orders}],
+        }),
+    );
+    let lower = tag.to_lowercase();
+    let dir = tempfile::tempdir().unwrap();
+    let bp = write(
+        dir.path(),
+        "bp.yml",
+        &format!(
+            r#"stack: monitored
+target: local
+local: {{ bees: 1, serve: 0 }}
+testcase: {testcase}
+timeout: 5m
+properties: {{ threads: "2", duration: "6", think_ms: "50" }}
+metrics: {{ es: "{es}", index: "r-{lower}" }}
+monitor:
+  tags: {{ Env: "{tag}" }}
+  period: 10
+  index: "m-{lower}"
+  events_index: "e-{lower}"
+  metrics:
+    - {{ namespace: Shop, metric: OrdersPlaced, stat: Sum }}
+"#,
+            testcase = root().join("testcases/quickstart.jmx").display(),
+            es = e.es,
+        ),
+    );
+    let mut child = watching(&e.moto, &e.cw)
+        .args(["--output", "plain", "run"])
+        .arg(&bp)
+        .arg("--report")
+        .arg(dir.path().join("report"))
+        .env("JMETER_HOME", &jmeter)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = Vec::new();
+    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    for line in std::io::BufRead::lines(stdout).map_while(Result::ok) {
+        if line.starts_with("== testing") {
+            world(
+                &e.python,
+                &e.moto,
+                &e.cw,
+                &json!({"groups": [{"name": second, "tags": {"Env": tag}}]}),
+            );
+        }
+        lines.push(line);
+    }
+    let status = child.wait().unwrap();
+    let all = lines.join("\n");
+    assert!(status.success(), "{all}");
+    assert!(all.contains(&format!("-- sut group {first}: cpu avg")), "{all}");
+    assert!(all.contains("GetMetricData calls"), "{all}");
+    let summary: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("report/summary.json")).unwrap(),
+    )
+    .unwrap();
+    let series = summary["monitor"]["series"].as_array().unwrap_or_else(|| panic!("{summary}"));
+    let group_points = |g: &str| -> Vec<(i64, f64)> {
+        series
+            .iter()
+            .find(|s| s["id"] == "cloudwatch:AWS/EC2/CPUUtilization" && s["stat"] == "Average" && s["dimensions"]["AutoScalingGroupName"] == g)
+            .map(|s| serde_json::from_value(s["points"].clone()).unwrap())
+            .unwrap_or_default()
+    };
+    assert_eq!(group_points(&first), pts, "{summary}");
+    assert_eq!(group_points(&second), pts, "the group created mid-run: {summary}");
+    assert!(
+        series.iter().any(|s| s["id"] == "cloudwatch:Shop/OrdersPlaced" && s["points"].as_array().is_some_and(|p| p.len() == 3)),
+        "{summary}"
+    );
+    assert!(summary["monitor"]["calls"].as_u64() > Some(0));
+    let texts: Vec<&str> = summary["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["text"].as_str())
+        .collect();
+    for phase in ["provisioning", "ready", "testing", "done"] {
+        assert!(texts.contains(&format!("phase {phase}").as_str()), "{texts:?}");
+    }
+    assert!(texts.iter().any(|t| t.starts_with("run ") && t.contains("ended: done")), "{texts:?}");
+    // The indices hold the same: the phases, and the points under the run id.
+    let run_id = summary["run_id"].as_str().unwrap();
+    let v = es_search(&e.es, &format!("e-{lower}"), &json!({"size": 50, "query": {"term": {"tags": "phase"}}}));
+    assert_eq!(v["hits"]["total"]["value"], 4, "{v}");
+    assert_eq!(
+        es_count(&e.es, &format!("m-{lower}"), run_id, None) as usize,
+        series.iter().map(|s| s["points"].as_array().unwrap().len()).sum::<usize>(),
+    );
+}
