@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::noise::{Interval, interval};
-use super::{Bound, Criterion, Gate, glob};
+use super::{Bound, Criterion, Gate, Metric, glob};
 use crate::results::summary::{LabelSummary, Summary};
 
 /// A verdict, ordered from best to worst.
@@ -35,7 +35,7 @@ pub struct Check {
     /// The criterion as written.
     pub criterion: String,
     /// The metric.
-    pub metric: String,
+    pub metric: Metric,
     /// The label (or `total`).
     pub label: String,
     /// The baseline's value, when there is one.
@@ -77,7 +77,7 @@ pub fn judge(gate: &Gate, current: &Summary, baseline: Option<&Summary>) -> Outc
             let literal = !c.label.contains(['*', '?']);
             checks.push(Check {
                 criterion: c.text.clone(),
-                metric: c.metric.clone(),
+                metric: c.metric,
                 label: c.label.clone(),
                 baseline: None,
                 current: None,
@@ -110,11 +110,11 @@ fn check(
     base: Option<&LabelSummary>,
     has_baseline: bool,
 ) -> Check {
-    let value = cur.metric(&c.metric);
-    let base_value = base.and_then(|b| b.metric(&c.metric));
+    let value = Some(c.metric.of(cur));
+    let base_value = base.map(|b| c.metric.of(b));
     let mut out = Check {
         criterion: c.text.clone(),
-        metric: c.metric.clone(),
+        metric: c.metric,
         label: cur.label.clone(),
         baseline: base_value,
         current: value,
@@ -127,13 +127,13 @@ fn check(
         Bound::Max(m) => {
             if v > m {
                 out.verdict = c.verdict;
-                out.note = format!("{} > {}", fmt(&c.metric, v), fmt(&c.metric, m));
+                out.note = format!("{} > {}", c.metric.format(v), c.metric.format(m));
             }
         }
         Bound::Min(m) => {
             if v < m {
                 out.verdict = c.verdict;
-                out.note = format!("{} < {}", fmt(&c.metric, v), fmt(&c.metric, m));
+                out.note = format!("{} < {}", c.metric.format(v), c.metric.format(m));
             }
         }
         Bound::MaxIncrease(limit) | Bound::MaxDecrease(limit) => {
@@ -146,23 +146,23 @@ fn check(
                 return out;
             };
             let up = matches!(c.bound, Bound::MaxIncrease(_));
-            let change = relative_change(&c.metric, b, v);
+            let change = c.metric.change(b, v);
             out.change = Some(change);
             let over = if up { change > limit } else { -change > limit };
             if !over {
                 return out;
             }
-            let (ci, bi) = (interval(&c.metric, cur), interval(&c.metric, base));
+            let (ci, bi) = (interval(c.metric, cur), interval(c.metric, base));
             match (ci, bi) {
                 (Some(ci), Some(bi)) if !separated(ci, bi, up) => {
                     out.note = format!(
                         "over the bound but within run-to-run noise ({})",
-                        ranges(&c.metric, bi, ci)
+                        ranges(c.metric, bi, ci)
                     );
                 }
                 (Some(ci), Some(bi)) => {
                     out.verdict = c.verdict;
-                    out.note = format!("beyond noise ({})", ranges(&c.metric, bi, ci));
+                    out.note = format!("beyond noise ({})", ranges(c.metric, bi, ci));
                 }
                 _ => {
                     out.verdict = c.verdict;
@@ -174,18 +174,6 @@ fn check(
     out
 }
 
-/// Relative change; error rates change in absolute points, because a rise
-/// from 0% is otherwise infinite.
-fn relative_change(metric: &str, base: f64, cur: f64) -> f64 {
-    if metric == "error_rate" {
-        return cur - base;
-    }
-    if base == 0.0 {
-        return if cur == 0.0 { 0.0 } else { f64::INFINITY };
-    }
-    (cur - base) / base
-}
-
 fn separated(cur: Interval, base: Interval, up: bool) -> bool {
     if up {
         cur.lo > base.hi
@@ -194,24 +182,14 @@ fn separated(cur: Interval, base: Interval, up: bool) -> bool {
     }
 }
 
-fn ranges(metric: &str, base: Interval, cur: Interval) -> String {
+fn ranges(metric: Metric, base: Interval, cur: Interval) -> String {
     format!(
         "95% intervals: baseline {}..{}, current {}..{}",
-        fmt(metric, base.lo),
-        fmt(metric, base.hi),
-        fmt(metric, cur.lo),
-        fmt(metric, cur.hi)
+        metric.format(base.lo),
+        metric.format(base.hi),
+        metric.format(cur.lo),
+        metric.format(cur.hi)
     )
-}
-
-/// A value with its unit.
-pub fn fmt(metric: &str, v: f64) -> String {
-    match metric {
-        "error_rate" => format!("{:.2}%", v * 100.0),
-        "throughput" => format!("{v:.1}/s"),
-        "mean" => format!("{v:.1}ms"),
-        _ => format!("{v:.0}ms"),
-    }
 }
 
 #[cfg(test)]

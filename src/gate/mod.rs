@@ -2,6 +2,7 @@
 //! summary against a baseline's, with run-to-run noise taken into account.
 
 mod judge;
+pub mod metric;
 mod noise;
 pub mod report;
 
@@ -10,18 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 pub use judge::{Check, Outcome, Verdict, judge};
-
-/// Metrics a criterion may name.
-pub const METRICS: &[&str] = &[
-    "p50",
-    "p90",
-    "p95",
-    "p99",
-    "mean",
-    "max",
-    "error_rate",
-    "throughput",
-];
+pub use metric::Metric;
 
 /// Gate file problems, with the file and line.
 #[derive(Debug, thiserror::Error)]
@@ -80,8 +70,8 @@ pub enum Bound {
 /// One criterion.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Criterion {
-    /// p50, p90, p95, p99, mean, max, error_rate or throughput.
-    pub metric: String,
+    /// What is bounded.
+    pub metric: Metric,
     /// `total`, a label, or a glob over labels (`*`, `api/*`).
     pub label: String,
     /// The bound.
@@ -127,14 +117,27 @@ fn total() -> String {
 }
 
 impl Gate {
-    /// The gate used when none is given: p95 of every label and of the
-    /// total may rise at most 10%, the error rate at most 1 point.
+    /// The gate `compare` uses when none is given: p95 of every label and
+    /// of the total may rise at most 10%, the error rate at most 1 point,
+    /// and most samples may not fail.
     pub fn default_gate() -> Self {
-        Self::parse(
-            Path::new("(default gate)"),
-            "criteria:\n  - { metric: p95, label: total, max_increase: 10% }\n  - { metric: p95, label: \"*\", max_increase: 10% }\n  - { metric: error_rate, label: total, max_increase: 1% }\n",
+        Self::builtin(
+            "criteria:\n  - { metric: p95, label: total, max_increase: 10% }\n  - { metric: p95, label: \"*\", max_increase: 10% }\n  - { metric: error_rate, label: total, max_increase: 1% }\n  - { metric: error_rate, label: total, max: 50% }\n",
         )
-        .expect("the default gate parses")
+    }
+
+    /// The gate a run without a gate file still applies: a test in which
+    /// most samples failed tested nothing, and must not pass.
+    pub fn sanity() -> Self {
+        Self::builtin(SANITY_GATE)
+    }
+
+    fn builtin(text: &str) -> Self {
+        match Self::parse(Path::new("(built-in gate)"), text) {
+            Ok(g) => g,
+            // The texts are constants checked by a unit test.
+            Err(e) => unreachable!("built-in gate: {e}"),
+        }
     }
 
     /// Reads a gate file.
@@ -184,15 +187,17 @@ impl Gate {
     }
 }
 
+/// The built-in gate of a run without a gate file, as YAML.
+pub const SANITY_GATE: &str = "criteria:\n  - { metric: error_rate, label: total, max: 50% }\n";
+
 fn criterion(c: RawCriterion) -> Result<Criterion, String> {
-    if !METRICS.contains(&c.metric.as_str()) {
-        return Err(format!(
+    let metric = Metric::parse(&c.metric).ok_or_else(|| {
+        format!(
             "unknown metric `{}` (one of: {})",
             c.metric,
-            METRICS.join(", ")
-        ));
-    }
-    let kind = Kind::of(&c.metric);
+            metric::names()
+        )
+    })?;
     let bounds = [
         ("max", c.max.as_ref()),
         ("min", c.min.as_ref()),
@@ -212,11 +217,12 @@ fn criterion(c: RawCriterion) -> Result<Criterion, String> {
         other => return Err(format!("{name}: {other} is not a number")),
     };
     let bound = match *name {
-        "max" => Bound::Max(kind.absolute(&raw)?),
-        "min" => Bound::Min(kind.absolute(&raw)?),
-        "max_increase" => Bound::MaxIncrease(percent(&raw)?),
-        _ => Bound::MaxDecrease(percent(&raw)?),
-    };
+        "max" => metric.absolute(&raw).map(Bound::Max),
+        "min" => metric.absolute(&raw).map(Bound::Min),
+        "max_increase" => metric::percent(&raw).map(Bound::MaxIncrease),
+        _ => metric::percent(&raw).map(Bound::MaxDecrease),
+    }
+    .map_err(|e| format!("{name}: {e}"))?;
     let verdict = match c.verdict.as_deref() {
         None | Some("fail") => Verdict::Fail,
         Some("unstable") => Verdict::Unstable,
@@ -224,68 +230,11 @@ fn criterion(c: RawCriterion) -> Result<Criterion, String> {
     };
     Ok(Criterion {
         text: format!("{} {} {name} {raw}", c.metric, c.label),
-        metric: c.metric,
+        metric,
         label: c.label,
         bound,
         verdict,
     })
-}
-
-/// How a metric's absolute values are written.
-#[derive(Clone, Copy)]
-enum Kind {
-    /// Milliseconds: `800ms`, `2s`, `800`.
-    Time,
-    /// A fraction: `1%` or `0.01`.
-    Ratio,
-    /// Requests per second: `250`.
-    Rate,
-}
-
-impl Kind {
-    fn of(metric: &str) -> Self {
-        match metric {
-            "error_rate" => Kind::Ratio,
-            "throughput" => Kind::Rate,
-            _ => Kind::Time,
-        }
-    }
-
-    fn absolute(self, s: &str) -> Result<f64, String> {
-        let s = s.trim();
-        let num = |t: &str| {
-            t.trim()
-                .parse::<f64>()
-                .map_err(|_| format!("`{s}` is not a number"))
-        };
-        match self {
-            Kind::Time => {
-                if let Some(ms) = s.strip_suffix("ms") {
-                    num(ms)
-                } else if let Some(sec) = s.strip_suffix('s') {
-                    Ok(num(sec)? * 1000.0)
-                } else {
-                    num(s)
-                }
-            }
-            Kind::Ratio => percent(s),
-            Kind::Rate => num(s.trim_end_matches("/s").trim_end_matches("rps")),
-        }
-    }
-}
-
-/// `10%` → 0.10; a bare number is taken as a fraction when at most 1.
-fn percent(s: &str) -> Result<f64, String> {
-    let s = s.trim();
-    let v = match s.strip_suffix('%') {
-        Some(p) => p.trim().parse::<f64>().map(|v| v / 100.0),
-        None => s.parse::<f64>(),
-    }
-    .map_err(|_| format!("`{s}` is not a percentage like 10%"))?;
-    if v < 0.0 {
-        return Err(format!("`{s}` is negative"));
-    }
-    Ok(v)
 }
 
 /// `*` and `?` globs, for label patterns.
@@ -348,7 +297,7 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert_eq!(e, "g.yml:2: `fast` is not a number");
+        assert_eq!(e, "g.yml:2: max: `fast` is not a number");
         let e = Gate::parse(
             Path::new("g.yml"),
             "criteria:\n  - { metric: p95, max: 1s, min: 2 }\n",
@@ -362,11 +311,43 @@ mod tests {
     fn seconds_and_milliseconds() {
         let g = Gate::parse(
             Path::new("g"),
-            "criteria:\n  - { metric: p99, max: 2s }\n  - { metric: mean, max: 250 }\n",
+            "criteria:\n  - { metric: p99, max: 2s }\n  - { metric: mean, max: 250ms }\n",
         )
         .unwrap();
         assert_eq!(g.criteria[0].bound, Bound::Max(2000.0));
         assert_eq!(g.criteria[1].bound, Bound::Max(250.0));
+    }
+
+    #[test]
+    fn a_bare_number_is_bad_input_with_a_suggestion() {
+        // `max_increase: 10` once meant +1000%, so a +325% slowdown passed.
+        let e = Gate::parse(
+            Path::new("g.yml"),
+            "criteria:\n  - { metric: p95, max_increase: 10 }\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            e,
+            "g.yml:2: max_increase: `10` has no unit: write a percentage such as `10%`"
+        );
+        let e = Gate::parse(
+            Path::new("g.yml"),
+            "criteria:\n  - { metric: error_rate, max: 1 }\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("g.yml:2: max: `1` has no unit"), "{e}");
+        let e = Gate::parse(Path::new("g.yml"), "criteria:\n  - { metric: p95, max: NaN }\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("g.yml:2"), "{e}");
+    }
+
+    #[test]
+    fn built_in_gates_parse() {
+        assert_eq!(Gate::default_gate().criteria.len(), 4);
+        assert_eq!(Gate::sanity().criteria[0].bound, Bound::Max(0.5));
     }
 
     #[test]

@@ -14,6 +14,7 @@
 
 use hdrhistogram::Histogram;
 
+use super::Metric;
 use crate::results::summary::LabelSummary;
 
 /// Two-sided 95% normal quantile.
@@ -81,17 +82,12 @@ fn rate(l: &LabelSummary) -> Option<Interval> {
 
 /// The 95% interval of `metric` for one run's label; `None` when the
 /// metric has no noise model or the data to build one is missing.
-pub fn interval(metric: &str, l: &LabelSummary) -> Option<Interval> {
-    let hist = || l.histogram().ok();
+pub fn interval(metric: Metric, l: &LabelSummary) -> Option<Interval> {
     match metric {
-        "p50" => quantile(&hist()?, 0.50),
-        "p90" => quantile(&hist()?, 0.90),
-        "p95" => quantile(&hist()?, 0.95),
-        "p99" => quantile(&hist()?, 0.99),
-        "mean" => mean(&hist()?),
-        "error_rate" => wilson(l.errors, l.count),
-        "throughput" => rate(l),
-        _ => None,
+        Metric::ErrorRate => wilson(l.errors, l.count),
+        Metric::Throughput => rate(l),
+        Metric::Mean => mean(&l.histogram().ok()?),
+        m => quantile(&l.histogram().ok()?, m.quantile()?),
     }
 }
 

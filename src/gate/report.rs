@@ -2,19 +2,15 @@
 
 use std::fmt::Write;
 
-use super::judge::{Check, Outcome, Verdict, fmt};
+use super::Metric;
+use super::judge::{Check, Outcome, Verdict};
 
 fn change(c: &Check) -> String {
-    match c.change {
-        None => "-".into(),
-        Some(x) if x.is_infinite() => "+inf".into(),
-        Some(x) if c.metric == "error_rate" => format!("{:+.2}pt", x * 100.0),
-        Some(x) => format!("{:+.1}%", x * 100.0),
-    }
+    c.change.map_or("-".into(), |x| c.metric.format_change(x))
 }
 
-fn value(metric: &str, v: Option<f64>) -> String {
-    v.map_or("-".into(), |v| fmt(metric, v))
+fn value(metric: Metric, v: Option<f64>) -> String {
+    v.map_or("-".into(), |v| metric.format(v))
 }
 
 fn rows(o: &Outcome) -> Vec<[String; 7]> {
@@ -24,8 +20,8 @@ fn rows(o: &Outcome) -> Vec<[String; 7]> {
             [
                 c.criterion.clone(),
                 c.label.clone(),
-                value(&c.metric, c.baseline),
-                value(&c.metric, c.current),
+                value(c.metric, c.baseline),
+                value(c.metric, c.current),
                 change(c),
                 c.verdict.name().to_string(),
                 c.note.clone(),
@@ -119,8 +115,8 @@ pub fn junit(o: &Outcome, suite: &str) -> String {
         );
         let detail = format!(
             "baseline {}, current {}, change {}: {}",
-            value(&c.metric, c.baseline),
-            value(&c.metric, c.current),
+            value(c.metric, c.baseline),
+            value(c.metric, c.current),
             change(c),
             c.note
         );

@@ -123,24 +123,6 @@ impl LabelSummary {
         }
         decode(&self.histogram)
     }
-
-    /// A metric by name: p50, p90, p95, p99, mean, max, error_rate,
-    /// throughput, count, errors.
-    pub fn metric(&self, name: &str) -> Option<f64> {
-        Some(match name {
-            "p50" => self.p50 as f64,
-            "p90" => self.p90 as f64,
-            "p95" => self.p95 as f64,
-            "p99" => self.p99 as f64,
-            "mean" => self.mean,
-            "max" => self.max as f64,
-            "error_rate" => self.error_rate,
-            "throughput" => self.throughput,
-            "count" => self.count as f64,
-            "errors" => self.errors as f64,
-            _ => return None,
-        })
-    }
 }
 
 fn ratio(a: f64, b: f64) -> f64 {

@@ -86,7 +86,7 @@ fn one_label_made_slower_fails_naming_only_it() {
         .checks
         .iter()
         .filter(|c| c.verdict == Verdict::Fail && c.label != "total")
-        .map(|c| (c.metric.as_str(), c.label.as_str()))
+        .map(|c| (c.metric.name(), c.label.as_str()))
         .collect();
     // Of the labels, only checkout; the total carries checkout's samples,
     // so its mean may rise with it.
@@ -94,7 +94,7 @@ fn one_label_made_slower_fails_naming_only_it() {
     let p95 = out
         .checks
         .iter()
-        .find(|c| c.label == "checkout" && c.metric == "p95")
+        .find(|c| c.label == "checkout" && c.metric == Metric::P95)
         .unwrap();
     assert!(p95.change.unwrap() > 0.4, "{p95:?}");
     assert!(p95.note.starts_with("beyond noise"), "{p95:?}");
@@ -159,7 +159,7 @@ fn criteria_survive_a_summary_json_round_trip() {
     let p95 = out
         .checks
         .iter()
-        .find(|c| c.label == "checkout" && c.metric == "p95")
+        .find(|c| c.label == "checkout" && c.metric == Metric::P95)
         .unwrap();
     assert_eq!(p95.verdict, Verdict::Fail);
     assert!(p95.note.starts_with("beyond noise"), "{p95:?}");
