@@ -242,29 +242,7 @@ fn a_run_watches_the_system_under_test_into_summary_and_indices() {
     );
     let lower = tag.to_lowercase();
     let dir = tempfile::tempdir().unwrap();
-    let bp = write(
-        dir.path(),
-        "bp.yml",
-        &format!(
-            r#"stack: monitored
-target: local
-local: {{ bees: 1, serve: 0 }}
-testcase: {testcase}
-timeout: 5m
-properties: {{ threads: "2", duration: "6", think_ms: "50" }}
-metrics: {{ es: "{es}", index: "r-{lower}" }}
-monitor:
-  tags: {{ Env: "{tag}" }}
-  period: 10
-  index: "m-{lower}"
-  events_index: "e-{lower}"
-  metrics:
-    - {{ namespace: Shop, metric: OrdersPlaced, stat: Sum }}
-"#,
-            testcase = root().join("testcases/quickstart.jmx").display(),
-            es = e.es,
-        ),
-    );
+    let bp = monitored_blueprint(dir.path(), &e, &tag, None);
     let mut child = watching(&e.moto, &e.cw)
         .args(["--output", "plain", "run"])
         .arg(&bp)
@@ -330,4 +308,75 @@ monitor:
         es_count(&e.es, &format!("m-{lower}"), run_id, None) as usize,
         series.iter().map(|s| s["points"].as_array().unwrap().len()).sum::<usize>(),
     );
+}
+
+/// A laptop-mode blueprint of one short bee, watching `Env=<tag>` every
+/// 10 s (plus Shop/OrdersPlaced), indices named after the tag.
+fn monitored_blueprint(dir: &std::path::Path, e: &Env, tag: &str, gate: Option<&str>) -> std::path::PathBuf {
+    let lower = tag.to_lowercase();
+    let gate = match gate {
+        Some(g) => {
+            write(dir, "gate.yml", g);
+            "gate: gate.yml\n"
+        }
+        None => "",
+    };
+    write(
+        dir,
+        "bp.yml",
+        &format!(
+            r#"stack: monitored
+target: local
+local: {{ bees: 1, serve: 0 }}
+testcase: {testcase}
+timeout: 5m
+properties: {{ threads: "2", duration: "6", think_ms: "50" }}
+metrics: {{ es: "{es}", index: "r-{lower}" }}
+{gate}monitor:
+  tags: {{ Env: "{tag}" }}
+  period: 10
+  index: "m-{lower}"
+  events_index: "e-{lower}"
+  metrics:
+    - {{ namespace: Shop, metric: OrdersPlaced, stat: Sum }}
+"#,
+            testcase = root().join("testcases/quickstart.jmx").display(),
+            es = e.es,
+        ),
+    )
+}
+
+/// The gate takes criteria on collected series, and the data decides.
+#[test]
+fn a_gate_criterion_on_a_collected_metric_fails_the_run() {
+    let Some(e) = env() else { return };
+    let Some(jmeter) = jmeter_home() else { return };
+    let tag = unique("gated");
+    let group = format!("g-{tag}");
+    let pts: Vec<(i64, f64)> = [(3, 40.0), (2, 93.5), (1, 55.0)]
+        .iter()
+        .map(|&(m, v)| (minutes_ago(m), v))
+        .collect();
+    world(
+        &e.python,
+        &e.moto,
+        &e.cw,
+        &json!({"groups": [{"name": group, "tags": {"Env": tag}}], "metrics": [cpu(&group, &pts)]}),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let bp = monitored_blueprint(
+        dir.path(),
+        &e,
+        &tag,
+        Some("criteria:\n  - { metric: \"cloudwatch:AWS/EC2/CPUUtilization\", stat: max, max: 90 }\n  - { metric: \"cloudwatch:AWS/EC2/NetworkIn\", stat: sum, max: 1000, verdict: unstable }\n"),
+    );
+    let out = run(watching(&e.moto, &e.cw)
+        .args(["--output", "plain", "run"])
+        .arg(&bp)
+        .arg("--report")
+        .arg(dir.path().join("report"))
+        .env("JMETER_HOME", &jmeter));
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stdout.contains("93.50 > 90.00"), "{out:?}");
+    assert!(out.stdout.contains("no collected points"), "NetworkIn was never put: {out:?}");
 }

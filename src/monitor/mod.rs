@@ -14,3 +14,4 @@ pub mod pass;
 pub mod summary;
 pub mod watcher;
 pub mod live;
+pub mod gate;
