@@ -380,3 +380,27 @@ fn a_gate_criterion_on_a_collected_metric_fails_the_run() {
     assert!(out.stdout.contains("93.50 > 90.00"), "{out:?}");
     assert!(out.stdout.contains("no collected points"), "NetworkIn was never put: {out:?}");
 }
+
+/// A malformed `monitor:` section stops `run` with exit 2 and the file
+/// and line, before anything is started or created.
+#[test]
+fn a_bad_monitor_section_is_bad_input_before_anything_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let bp = write(
+        dir.path(),
+        "bp.yml",
+        &format!(
+            "stack: monitored\ntarget: local\ntestcase: {}\nmonitor:\n  tags: {{ Env: int }}\n  metrics:\n    - {{ namespace: Shop, metric: OrdersPlaced, stat: Median }}\n",
+            root().join("testcases/quickstart.jmx").display()
+        ),
+    );
+    let out = run(stampede()
+        .args(["--output", "plain", "run"])
+        .arg(&bp)
+        .arg("--report")
+        .arg(dir.path().join("report"))
+        .env("AWS_REGION", "us-east-1"));
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("bp.yml:7: monitor.metrics: unknown statistic \"Median\""), "{out:?}");
+    assert!(!dir.path().join("report").exists(), "nothing was started: {out:?}");
+}
