@@ -59,7 +59,12 @@ fn from_ms(ms: i64) -> String {
 
 impl Event {
     /// An event at `at`.
-    pub fn new(at: DateTime<Utc>, source: Source, text: impl Into<String>, tags: Vec<String>) -> Self {
+    pub fn new(
+        at: DateTime<Utc>,
+        source: Source,
+        text: impl Into<String>,
+        tags: Vec<String>,
+    ) -> Self {
         Event {
             timestamp: rfc3339(at),
             end: None,
@@ -154,8 +159,15 @@ mod tests {
 
     #[test]
     fn grafana_annotation_shape() {
-        let at = DateTime::parse_from_rfc3339("2026-11-25T10:00:00Z").unwrap().to_utc();
-        let e = Event::new(at, Source::Annotation, "Deployment: shop build 42", vec!["deploy".into()]);
+        let at = DateTime::parse_from_rfc3339("2026-11-25T10:00:00Z")
+            .unwrap()
+            .to_utc();
+        let e = Event::new(
+            at,
+            Source::Annotation,
+            "Deployment: shop build 42",
+            vec!["deploy".into()],
+        );
         let v = serde_json::to_value(&e).unwrap();
         assert_eq!(
             v,

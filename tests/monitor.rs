@@ -108,7 +108,10 @@ fn collecting_overlapping_windows_twice_stores_every_point_once() {
         "{first:?}"
     );
     let after_first = cpu_points(&e, &index, &group);
-    assert!(!after_first.is_empty() && after_first.len() < points.len(), "{after_first:?}");
+    assert!(
+        !after_first.is_empty() && after_first.len() < points.len(),
+        "{after_first:?}"
+    );
     let second = collect(&e, &tag, &index, "15m", "now");
     assert!(second.stdout.contains("1 target-group"), "{second:?}");
     assert_eq!(cpu_points(&e, &index, &group), points);
@@ -116,12 +119,21 @@ fn collecting_overlapping_windows_twice_stores_every_point_once() {
     collect(&e, &tag, &index, "15m", "now");
     assert_eq!(cpu_points(&e, &index, &group), points);
     // Documents carry the run id, the monitored tags and the series id.
-    let v = es_search(&e.es, &index, &json!({"size": 1, "query": {"term": {"dimensions.AutoScalingGroupName": group}}}));
+    let v = es_search(
+        &e.es,
+        &index,
+        &json!({"size": 1, "query": {"term": {"dimensions.AutoScalingGroupName": group}}}),
+    );
     let doc = &v["hits"]["hits"][0]["_source"];
     assert_eq!(doc["run_id"], "collect-test", "{doc}");
     assert_eq!(doc["tags"]["Env"], tag.as_str(), "{doc}");
     assert_eq!(doc["series"], "cloudwatch:AWS/EC2/CPUUtilization", "{doc}");
-    assert!(made["albs"][&lb]["dimension"].as_str().unwrap().starts_with("app/"));
+    assert!(
+        made["albs"][&lb]["dimension"]
+            .as_str()
+            .unwrap()
+            .starts_with("app/")
+    );
 }
 
 #[test]
@@ -161,7 +173,8 @@ fn a_tag_filter_matching_nothing_is_a_warning_naming_the_search() {
     let tag = unique("nothing");
     let out = collect(&e, &tag, &format!("m-{}", tag.to_lowercase()), "10m", "now");
     assert!(
-        out.stdout.contains(&format!("warning: no resource is tagged Env={tag}")),
+        out.stdout
+            .contains(&format!("warning: no resource is tagged Env={tag}")),
         "{out:?}"
     );
     assert!(out.stdout.contains("Tagging API"), "{out:?}");
@@ -208,7 +221,9 @@ fn annotate_writes_an_event_grafana_reads() {
             {"terms": {"tags": ["deploy"]}}
         ]}}}),
     );
-    let hits = v["hits"]["hits"].as_array().unwrap_or_else(|| panic!("{v}"));
+    let hits = v["hits"]["hits"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{v}"));
     assert_eq!(hits.len(), 1, "{v}");
     let doc = &hits[0]["_source"];
     assert_eq!(doc["text"], "Deployment: shop build 42");
@@ -228,7 +243,10 @@ fn a_run_watches_the_system_under_test_into_summary_and_indices() {
     let Some(jmeter) = jmeter_home() else { return };
     let tag = unique("run");
     let (first, second) = (format!("a-{tag}"), format!("b-{tag}"));
-    let pts: Vec<(i64, f64)> = (1..=3).rev().map(|m| (minutes_ago(m), 70.0 + m as f64)).collect();
+    let pts: Vec<(i64, f64)> = (1..=3)
+        .rev()
+        .map(|m| (minutes_ago(m), 70.0 + m as f64))
+        .collect();
     let orders: Vec<(i64, f64)> = (1..=3).rev().map(|m| (minutes_ago(m), 5.0)).collect();
     world(
         &e.python,
@@ -237,7 +255,7 @@ fn a_run_watches_the_system_under_test_into_summary_and_indices() {
         &json!({
             "groups": [{"name": first, "tags": {"Env": tag}}],
             "metrics": [cpu(&first, &pts), cpu(&second, &pts),
-                        {"namespace": "Shop", "metric": "OrdersPlaced", "points": orders}],
+                        {"namespace": "Shop", "metric": "OrdersPlaced", "dimensions": {"Store": tag}, "points": orders}],
         }),
     );
     let lower = tag.to_lowercase();
@@ -269,26 +287,41 @@ fn a_run_watches_the_system_under_test_into_summary_and_indices() {
     let status = child.wait().unwrap();
     let all = lines.join("\n");
     assert!(status.success(), "{all}");
-    assert!(all.contains(&format!("-- sut group {first}: cpu avg")), "{all}");
+    assert!(
+        all.contains(&format!("-- sut group {first}: cpu avg")),
+        "{all}"
+    );
     assert!(all.contains("GetMetricData calls"), "{all}");
     let summary: Value = serde_json::from_str(
         &std::fs::read_to_string(dir.path().join("report/summary.json")).unwrap(),
     )
     .unwrap();
-    let series = summary["monitor"]["series"].as_array().unwrap_or_else(|| panic!("{summary}"));
+    let series = summary["monitor"]["series"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{summary}"));
     let group_points = |g: &str| -> Vec<(i64, f64)> {
         series
             .iter()
-            .find(|s| s["id"] == "cloudwatch:AWS/EC2/CPUUtilization" && s["stat"] == "Average" && s["dimensions"]["AutoScalingGroupName"] == g)
+            .find(|s| {
+                s["id"] == "cloudwatch:AWS/EC2/CPUUtilization"
+                    && s["stat"] == "Average"
+                    && s["dimensions"]["AutoScalingGroupName"] == g
+            })
             .map(|s| serde_json::from_value(s["points"].clone()).unwrap())
             .unwrap_or_default()
     };
     assert_eq!(group_points(&first), pts, "{summary}");
-    assert_eq!(group_points(&second), pts, "the group created mid-run: {summary}");
-    assert!(
-        series.iter().any(|s| s["id"] == "cloudwatch:Shop/OrdersPlaced" && s["points"].as_array().is_some_and(|p| p.len() == 3)),
-        "{summary}"
+    assert_eq!(
+        group_points(&second),
+        pts,
+        "the group created mid-run: {summary}"
     );
+    let order_points: Vec<(i64, f64)> = series
+        .iter()
+        .find(|s| s["id"] == "cloudwatch:Shop/OrdersPlaced")
+        .map(|s| serde_json::from_value(s["points"].clone()).unwrap())
+        .unwrap_or_default();
+    assert_eq!(order_points, orders, "{summary}");
     assert!(summary["monitor"]["calls"].as_u64() > Some(0));
     let texts: Vec<&str> = summary["events"]
         .as_array()
@@ -297,22 +330,43 @@ fn a_run_watches_the_system_under_test_into_summary_and_indices() {
         .filter_map(|e| e["text"].as_str())
         .collect();
     for phase in ["provisioning", "ready", "testing", "done"] {
-        assert!(texts.contains(&format!("phase {phase}").as_str()), "{texts:?}");
+        assert!(
+            texts.contains(&format!("phase {phase}").as_str()),
+            "{texts:?}"
+        );
     }
-    assert!(texts.iter().any(|t| t.starts_with("run ") && t.contains("ended: done")), "{texts:?}");
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.starts_with("run ") && t.contains("ended: done")),
+        "{texts:?}"
+    );
     // The indices hold the same: the phases, and the points under the run id.
     let run_id = summary["run_id"].as_str().unwrap();
-    let v = es_search(&e.es, &format!("e-{lower}"), &json!({"size": 50, "query": {"term": {"tags": "phase"}}}));
+    let v = es_search(
+        &e.es,
+        &format!("e-{lower}"),
+        &json!({"size": 50, "query": {"term": {"tags": "phase"}}}),
+    );
     assert_eq!(v["hits"]["total"]["value"], 4, "{v}");
     assert_eq!(
         es_count(&e.es, &format!("m-{lower}"), run_id, None) as usize,
-        series.iter().map(|s| s["points"].as_array().unwrap().len()).sum::<usize>(),
+        series
+            .iter()
+            .map(|s| s["points"].as_array().unwrap().len())
+            .sum::<usize>(),
     );
 }
 
 /// A laptop-mode blueprint of one short bee, watching `Env=<tag>` every
-/// 10 s (plus Shop/OrdersPlaced), indices named after the tag.
-fn monitored_blueprint(dir: &std::path::Path, e: &Env, tag: &str, gate: Option<&str>) -> std::path::PathBuf {
+/// 10 s (plus Shop/OrdersPlaced of store `<tag>`: a business metric with
+/// no resource behind it), indices named after the tag.
+fn monitored_blueprint(
+    dir: &std::path::Path,
+    e: &Env,
+    tag: &str,
+    gate: Option<&str>,
+) -> std::path::PathBuf {
     let lower = tag.to_lowercase();
     let gate = match gate {
         Some(g) => {
@@ -338,7 +392,7 @@ metrics: {{ es: "{es}", index: "r-{lower}" }}
   index: "m-{lower}"
   events_index: "e-{lower}"
   metrics:
-    - {{ namespace: Shop, metric: OrdersPlaced, stat: Sum }}
+    - {{ namespace: Shop, metric: OrdersPlaced, dimensions: {{ Store: "{tag}" }}, stat: Sum }}
 "#,
             testcase = root().join("testcases/quickstart.jmx").display(),
             es = e.es,
@@ -368,7 +422,9 @@ fn a_gate_criterion_on_a_collected_metric_fails_the_run() {
         dir.path(),
         &e,
         &tag,
-        Some("criteria:\n  - { metric: \"cloudwatch:AWS/EC2/CPUUtilization\", stat: max, max: 90 }\n  - { metric: \"cloudwatch:AWS/EC2/NetworkIn\", stat: sum, max: 1000, verdict: unstable }\n"),
+        Some(
+            "criteria:\n  - { metric: \"cloudwatch:AWS/EC2/CPUUtilization\", stat: max, max: 90 }\n  - { metric: \"cloudwatch:AWS/EC2/NetworkIn\", stat: sum, max: 1000, verdict: unstable }\n",
+        ),
     );
     let out = run(watching(&e.moto, &e.cw)
         .args(["--output", "plain", "run"])
@@ -378,7 +434,10 @@ fn a_gate_criterion_on_a_collected_metric_fails_the_run() {
         .env("JMETER_HOME", &jmeter));
     assert_eq!(out.code, 1, "{out:?}");
     assert!(out.stdout.contains("93.50 > 90.00"), "{out:?}");
-    assert!(out.stdout.contains("no collected points"), "NetworkIn was never put: {out:?}");
+    assert!(
+        out.stdout.contains("no collected points"),
+        "NetworkIn was never put: {out:?}"
+    );
 }
 
 /// A malformed `monitor:` section stops `run` with exit 2 and the file
@@ -401,6 +460,13 @@ fn a_bad_monitor_section_is_bad_input_before_anything_starts() {
         .arg(dir.path().join("report"))
         .env("AWS_REGION", "us-east-1"));
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(out.stderr.contains("bp.yml:7: monitor.metrics: unknown statistic \"Median\""), "{out:?}");
-    assert!(!dir.path().join("report").exists(), "nothing was started: {out:?}");
+    assert!(
+        out.stderr
+            .contains("bp.yml:7: monitor.metrics: unknown statistic \"Median\""),
+        "{out:?}"
+    );
+    assert!(
+        !dir.path().join("report").exists(),
+        "nothing was started: {out:?}"
+    );
 }

@@ -279,7 +279,12 @@ pub fn watching(moto: &str, cloudwatch: &str) -> Command {
 
 /// Runs tests/fixtures/monitor/world.py with `spec` (groups and load
 /// balancers in moto, metric data in CloudWatch); returns its JSON answer.
-pub fn world(python: &str, moto: &str, cloudwatch: &str, spec: &serde_json::Value) -> serde_json::Value {
+pub fn world(
+    python: &str,
+    moto: &str,
+    cloudwatch: &str,
+    spec: &serde_json::Value,
+) -> serde_json::Value {
     use std::io::Write;
     let mut child = Command::new(python)
         .arg(fixture("monitor/world.py"))
@@ -313,7 +318,10 @@ pub fn es_search(es: &str, index: &str, body: &serde_json::Value) -> serde_json:
         .unwrap()
         .block_on(async {
             let c = reqwest::Client::new();
-            c.post(format!("{es}/{index}/_refresh")).send().await.unwrap();
+            c.post(format!("{es}/{index}/_refresh"))
+                .send()
+                .await
+                .unwrap();
             c.post(format!("{es}/{index}/_search"))
                 .json(body)
                 .send()

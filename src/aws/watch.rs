@@ -160,7 +160,9 @@ impl Watch {
                 .set_next_token(token.take())
                 .send()
                 .await
-                .map_err(|e| AwsError::from_sdk("autoscaling:DescribeAutoScalingGroups", what, e))?;
+                .map_err(|e| {
+                    AwsError::from_sdk("autoscaling:DescribeAutoScalingGroups", what, e)
+                })?;
             for g in page.auto_scaling_groups() {
                 out.push(Group {
                     auto_scaling_group_name: g.auto_scaling_group_name().unwrap_or_default().into(),
@@ -221,7 +223,6 @@ impl Watch {
             .stack_resources()
             .iter()
             .map(|r| StackResource {
-                logical_resource_id: r.logical_resource_id().unwrap_or_default().into(),
                 physical_resource_id: r.physical_resource_id().map(str::to_string),
                 resource_type: r.resource_type().unwrap_or_default().into(),
             })
@@ -241,7 +242,9 @@ impl Watch {
                 .set_next_token(token.take())
                 .send()
                 .await
-                .map_err(|e| AwsError::from_sdk("autoscaling:DescribeScalingActivities", group, e))?;
+                .map_err(|e| {
+                    AwsError::from_sdk("autoscaling:DescribeScalingActivities", group, e)
+                })?;
             let mut older = false;
             for a in page.activities() {
                 let start_ms = a.start_time().map(ms).unwrap_or_default();
@@ -286,8 +289,12 @@ impl Watch {
                 .cloudwatch
                 .get_metric_data()
                 .set_metric_data_queries(Some(sdk_queries(queries)))
-                .start_time(aws_sdk_cloudwatch::primitives::DateTime::from_millis(start_ms))
-                .end_time(aws_sdk_cloudwatch::primitives::DateTime::from_millis(end_ms))
+                .start_time(aws_sdk_cloudwatch::primitives::DateTime::from_millis(
+                    start_ms,
+                ))
+                .end_time(aws_sdk_cloudwatch::primitives::DateTime::from_millis(
+                    end_ms,
+                ))
                 .scan_by(ScanBy::TimestampAscending)
                 .set_next_token(token.take())
                 .send()
@@ -319,8 +326,12 @@ impl Watch {
                     .status_code()
                     .map(|s| s.as_str().to_string())
                     .unwrap_or_default();
-                d.messages
-                    .extend(r.messages().iter().filter_map(|m| m.value()).map(str::to_string));
+                d.messages.extend(
+                    r.messages()
+                        .iter()
+                        .filter_map(|m| m.value())
+                        .map(str::to_string),
+                );
             }
             match page.next_token().filter(|t| !t.is_empty()) {
                 Some(t) => token = Some(t.to_string()),

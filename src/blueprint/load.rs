@@ -23,7 +23,12 @@ impl Loader<'_> {
     }
 
     /// Renders one blueprint string; `field` names it in errors.
-    pub(super) fn render(&self, field: &str, raw: &str, ctx: &Value) -> Result<String, BlueprintError> {
+    pub(super) fn render(
+        &self,
+        field: &str,
+        raw: &str,
+        ctx: &Value,
+    ) -> Result<String, BlueprintError> {
         self.renderer
             .render(raw, ctx)
             .map_err(|RenderFailure { line, message }| {

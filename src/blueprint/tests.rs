@@ -336,7 +336,11 @@ fn monitor_bad_input_names_file_and_line() {
             "must be a string",
         ),
         ("monitor:\n  tags: { A: b }\n  period: 45\n", 3, "period 45"),
-        ("monitor:\n  tags: { A: b }\n  period: soon\n", 3, "not a whole number"),
+        (
+            "monitor:\n  tags: { A: b }\n  period: soon\n",
+            3,
+            "not a whole number",
+        ),
     ];
     for (section, line, msg) in cases {
         let e = with_monitor(section).unwrap_err().to_string();

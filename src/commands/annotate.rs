@@ -68,5 +68,10 @@ pub async fn run(global: &GlobalArgs, args: AnnotateArgs) -> anyhow::Result<Exit
 fn time(flag: &str, s: &str) -> anyhow::Result<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.to_utc())
-        .map_err(|e| InputError(format!("annotate: {flag} {s:?} is not an RFC 3339 time: {e}")).into())
+        .map_err(|e| {
+            InputError(format!(
+                "annotate: {flag} {s:?} is not an RFC 3339 time: {e}"
+            ))
+            .into()
+        })
 }

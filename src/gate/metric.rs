@@ -174,9 +174,10 @@ impl Metric {
                 non_negative(s, v)
             }
             Kind::Ratio => percent(s),
-            Kind::Rate | Kind::Count => {
-                non_negative(s, number(s, s.trim_end_matches("/s").trim_end_matches("rps"))?)
-            }
+            Kind::Rate | Kind::Count => non_negative(
+                s,
+                number(s, s.trim_end_matches("/s").trim_end_matches("rps"))?,
+            ),
         }
     }
 }

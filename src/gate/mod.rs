@@ -197,9 +197,8 @@ fn criterion(mut c: RawCriterion) -> Result<Criterion, String> {
     let reduce = if c.metric.starts_with("cloudwatch:") {
         crate::monitor::gate::check_id(&c.metric)?;
         let stat = c.stat.as_deref().unwrap_or("max");
-        let r = crate::monitor::gate::Reduce::parse(stat).ok_or_else(|| {
-            format!("stat: `{stat}` is not one of max, min, mean, sum, last")
-        })?;
+        let r = crate::monitor::gate::Reduce::parse(stat)
+            .ok_or_else(|| format!("stat: `{stat}` is not one of max, min, mean, sum, last"))?;
         // The series id stands where a label would.
         c.label = std::mem::take(&mut c.metric);
         c.metric = Metric::CloudWatch.name().into();
@@ -216,12 +215,12 @@ fn criterion(mut c: RawCriterion) -> Result<Criterion, String> {
         Metric::CloudWatch
     } else {
         Metric::parse(&c.metric).ok_or_else(|| {
-        format!(
-            "unknown metric `{}` (one of: {})",
-            c.metric,
-            metric::names()
-        )
-    })?
+            format!(
+                "unknown metric `{}` (one of: {})",
+                c.metric,
+                metric::names()
+            )
+        })?
     };
     let bounds = [
         ("max", c.max.as_ref()),
@@ -368,9 +367,12 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("g.yml:2: max: `1` has no unit"), "{e}");
-        let e = Gate::parse(Path::new("g.yml"), "criteria:\n  - { metric: p95, max: NaN }\n")
-            .unwrap_err()
-            .to_string();
+        let e = Gate::parse(
+            Path::new("g.yml"),
+            "criteria:\n  - { metric: p95, max: NaN }\n",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("g.yml:2"), "{e}");
     }
 

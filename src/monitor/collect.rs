@@ -167,8 +167,10 @@ mod tests {
     #[tokio::test]
     async fn throttling_gives_up_after_the_attempts_and_other_errors_are_not_retried() {
         let mut throttled = 0;
-        let r: Result<(), _> =
-            retrying(&mut throttled, Duration::from_millis(1), || async { Err(throttle()) }).await;
+        let r: Result<(), _> = retrying(&mut throttled, Duration::from_millis(1), || async {
+            Err(throttle())
+        })
+        .await;
         assert_eq!(r.unwrap_err().kind, AwsErrorKind::Throttled);
         assert_eq!(throttled, ATTEMPTS - 1);
         let mut calls = 0;

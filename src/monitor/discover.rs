@@ -21,8 +21,6 @@ pub struct TaggedArn {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct StackResource {
-    /// Logical id in the template.
-    pub logical_resource_id: String,
     /// Physical id, once created.
     #[serde(default)]
     pub physical_resource_id: Option<String>,
@@ -307,10 +305,18 @@ impl Found {
             &[("AutoScalingGroupName", name)],
         ));
         for i in &g.instances {
-            let mut r = Resource::new(Kind::Instance, &i.instance_id, &[("InstanceId", &i.instance_id)]);
+            let mut r = Resource::new(
+                Kind::Instance,
+                &i.instance_id,
+                &[("InstanceId", &i.instance_id)],
+            );
             r.member_of = Some(name.clone());
             // The same instance tagged directly keeps its own defaults.
-            let direct = Resource::new(Kind::Instance, &i.instance_id, &[("InstanceId", &i.instance_id)]);
+            let direct = Resource::new(
+                Kind::Instance,
+                &i.instance_id,
+                &[("InstanceId", &i.instance_id)],
+            );
             if !self.resources.contains(&direct) {
                 self.add(r);
             }

@@ -126,15 +126,15 @@ fn default_metrics_per_kind_and_blueprint_wildcards() {
     assert_eq!(count("cloudwatch:System/Detail/Linux/MemoryUtilization"), 1);
     assert_eq!(count("cloudwatch:Shop/OrdersPlaced"), 1);
     assert_eq!(qs.len(), 4 * 3 + 4 + 2 + 2);
-    let healthy = qs
-        .iter()
-        .find(|q| q.metric == "HealthyHostCount")
-        .unwrap();
+    let healthy = qs.iter().find(|q| q.metric == "HealthyHostCount").unwrap();
     assert_eq!(healthy.dimensions.len(), 2);
     assert_eq!(healthy.stat, Stat::Minimum);
     // No database was found, and the output says so.
     assert_eq!(warnings.len(), 1);
-    assert!(warnings[0].contains("AWS/RDS/CPUUtilization"), "{warnings:?}");
+    assert!(
+        warnings[0].contains("AWS/RDS/CPUUtilization"),
+        "{warnings:?}"
+    );
     assert!(warnings[0].contains("DBInstanceIdentifier"), "{warnings:?}");
     // Queries are unique: planning twice over the same resources adds none.
     let keys: std::collections::BTreeSet<String> = qs.iter().map(Query::key).collect();
@@ -143,8 +143,7 @@ fn default_metrics_per_kind_and_blueprint_wildcards() {
 
 #[test]
 fn stacks_resolve_groups_balancers_databases_caches_and_nested_stacks() {
-    let answer: StackResources =
-        recorded(include_str!("testdata/describe_stack_resources.json"));
+    let answer: StackResources = recorded(include_str!("testdata/describe_stack_resources.json"));
     let mut f = Found::default();
     f.add_stack_resources(&answer.stack_resources);
     assert_eq!(
@@ -153,14 +152,20 @@ fn stacks_resolve_groups_balancers_databases_caches_and_nested_stacks() {
     );
     assert_eq!(
         f.take_nested_stacks(),
-        vec!["arn:aws:cloudformation:eu-west-1:111122223333:stack/shop-int-42-Network-AB12/1b2c".to_string()]
+        vec![
+            "arn:aws:cloudformation:eu-west-1:111122223333:stack/shop-int-42-Network-AB12/1b2c"
+                .to_string()
+        ]
     );
     assert!(f.take_nested_stacks().is_empty());
     // The bucket has no metrics stampede watches; the pending instance has
     // no physical id yet.
     assert_eq!(f.ignored, 1);
     let rs = f.resources();
-    assert_eq!(describe(&rs), "1 alb, 1 rds-instance, 1 elasticache-cluster");
+    assert_eq!(
+        describe(&rs),
+        "1 alb, 1 rds-instance, 1 elasticache-cluster"
+    );
     let (qs, _) = query::plan(&rs, &Spec::new(vec![], vec!["shop-int-42".into()]));
     let rds: Vec<&str> = qs
         .iter()
@@ -181,7 +186,9 @@ fn stacks_resolve_groups_balancers_databases_caches_and_nested_stacks() {
         ]
     );
     assert_eq!(
-        qs.iter().filter(|q| q.namespace == "AWS/ElastiCache").count(),
+        qs.iter()
+            .filter(|q| q.namespace == "AWS/ElastiCache")
+            .count(),
         6
     );
 }
@@ -203,8 +210,14 @@ fn arns_of_every_watched_kind() {
     assert_eq!(f.ignored, 2);
     assert_eq!(f.groups_to_describe(), vec!["api".to_string()]);
     let rs = f.resources();
-    assert_eq!(describe(&rs), "1 nlb, 1 elb, 1 rds-instance, 1 elasticache-cluster");
-    let elb = rs.iter().find(|r| r.kind == Kind::ClassicLoadBalancer).unwrap();
+    assert_eq!(
+        describe(&rs),
+        "1 nlb, 1 elb, 1 rds-instance, 1 elasticache-cluster"
+    );
+    let elb = rs
+        .iter()
+        .find(|r| r.kind == Kind::ClassicLoadBalancer)
+        .unwrap();
     assert_eq!(dims(elb), vec![("LoadBalancerName", "classic-lb")]);
 }
 

@@ -187,7 +187,9 @@ mod tests {
 
     #[test]
     fn a_missing_series_takes_the_criterion_verdict() {
-        let g = gate("criteria:\n  - { metric: \"cloudwatch:Shop/OrdersPlaced\", stat: sum, min: 1, verdict: unstable }\n");
+        let g = gate(
+            "criteria:\n  - { metric: \"cloudwatch:Shop/OrdersPlaced\", stat: sum, min: 1, verdict: unstable }\n",
+        );
         let o = crate::gate::judge(&g, &summary(&[(1, 1.0)]), None);
         assert_eq!(o.verdict, Verdict::Unstable);
         assert!(o.checks[0].note.contains("no collected points"));
@@ -196,12 +198,26 @@ mod tests {
     #[test]
     fn bad_cloudwatch_criteria_name_their_line() {
         for (text, msg) in [
-            ("criteria:\n  - { metric: \"cloudwatch:AWS/Rds/CPUUtilization\", stat: max, max: 80 }\n", "unknown AWS namespace"),
-            ("criteria:\n  - { metric: \"cloudwatch:CPU\", stat: max, max: 80 }\n", "not a collected series"),
-            ("criteria:\n  - { metric: \"cloudwatch:AWS/RDS/CPUUtilization\", stat: median, max: 80 }\n", "stat: `median`"),
-            ("criteria:\n  - { metric: p95, stat: max, max: 1s }\n", "only for cloudwatch"),
+            (
+                "criteria:\n  - { metric: \"cloudwatch:AWS/Rds/CPUUtilization\", stat: max, max: 80 }\n",
+                "unknown AWS namespace",
+            ),
+            (
+                "criteria:\n  - { metric: \"cloudwatch:CPU\", stat: max, max: 80 }\n",
+                "not a collected series",
+            ),
+            (
+                "criteria:\n  - { metric: \"cloudwatch:AWS/RDS/CPUUtilization\", stat: median, max: 80 }\n",
+                "stat: `median`",
+            ),
+            (
+                "criteria:\n  - { metric: p95, stat: max, max: 1s }\n",
+                "only for cloudwatch",
+            ),
         ] {
-            let e = Gate::parse(Path::new("g.yml"), text).unwrap_err().to_string();
+            let e = Gate::parse(Path::new("g.yml"), text)
+                .unwrap_err()
+                .to_string();
             assert!(e.starts_with("g.yml:2: "), "{e}");
             assert!(e.contains(msg), "{e}");
         }

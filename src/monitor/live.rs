@@ -19,7 +19,11 @@ pub fn lines(series: &[Series], now_ms: i64) -> Vec<String> {
                     && s.query.dimensions[0].0 == dim
                     && s.query.dimensions[0].1 == id
             })
-            .and_then(|s| s.points.last().map(|p| (p.0 + i64::from(s.query.period) * 1000, p.1, s.query.period)))
+            .and_then(|s| {
+                s.points
+                    .last()
+                    .map(|p| (p.0 + i64::from(s.query.period) * 1000, p.1, s.query.period))
+            })
     };
     let ids = |ns: &str, metric: &str, dim: &str| {
         let mut v: Vec<String> = series
@@ -32,11 +36,23 @@ pub fn lines(series: &[Series], now_ms: i64) -> Vec<String> {
         v
     };
     for lb in ids("AWS/ApplicationELB", "RequestCount", "LoadBalancer") {
-        let Some((at, n, period)) = last("AWS/ApplicationELB", "RequestCount", "Sum", "LoadBalancer", &lb) else {
+        let Some((at, n, period)) = last(
+            "AWS/ApplicationELB",
+            "RequestCount",
+            "Sum",
+            "LoadBalancer",
+            &lb,
+        ) else {
             continue;
         };
-        let errors = last("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "Sum", "LoadBalancer", &lb)
-            .map_or(0.0, |p| p.1);
+        let errors = last(
+            "AWS/ApplicationELB",
+            "HTTPCode_Target_5XX_Count",
+            "Sum",
+            "LoadBalancer",
+            &lb,
+        )
+        .map_or(0.0, |p| p.1);
         out.push(format!(
             "alb {lb}: {:.1} req/s, {errors} 5xx ({})",
             n / f64::from(period.max(1)),
@@ -44,16 +60,40 @@ pub fn lines(series: &[Series], now_ms: i64) -> Vec<String> {
         ));
     }
     for g in ids("AWS/EC2", "CPUUtilization", "AutoScalingGroupName") {
-        let avg = last("AWS/EC2", "CPUUtilization", "Average", "AutoScalingGroupName", &g);
-        let max = last("AWS/EC2", "CPUUtilization", "Maximum", "AutoScalingGroupName", &g);
+        let avg = last(
+            "AWS/EC2",
+            "CPUUtilization",
+            "Average",
+            "AutoScalingGroupName",
+            &g,
+        );
+        let max = last(
+            "AWS/EC2",
+            "CPUUtilization",
+            "Maximum",
+            "AutoScalingGroupName",
+            &g,
+        );
         if let Some((at, a, _)) = avg {
             let m = max.map_or(String::new(), |m| format!(", max {:.0}%", m.1));
-            out.push(format!("group {g}: cpu avg {a:.0}%{m} ({})", age(now_ms - at)));
+            out.push(format!(
+                "group {g}: cpu avg {a:.0}%{m} ({})",
+                age(now_ms - at)
+            ));
         }
     }
     for db in ids("AWS/RDS", "DatabaseConnections", "DBInstanceIdentifier") {
-        if let Some((at, n, _)) = last("AWS/RDS", "DatabaseConnections", "Average", "DBInstanceIdentifier", &db) {
-            out.push(format!("db {db}: {n:.0} connections ({})", age(now_ms - at)));
+        if let Some((at, n, _)) = last(
+            "AWS/RDS",
+            "DatabaseConnections",
+            "Average",
+            "DBInstanceIdentifier",
+            &db,
+        ) {
+            out.push(format!(
+                "db {db}: {n:.0} connections ({})",
+                age(now_ms - at)
+            ));
         }
     }
     out
@@ -92,11 +132,41 @@ mod tests {
     fn headline_metrics_with_their_age() {
         let t = 1_700_000_000_000;
         let series = vec![
-            s("AWS/ApplicationELB", "RequestCount", Stat::Sum, ("LoadBalancer", "app/shop/1"), &[(t, 600.0), (t + 60_000, 1200.0)]),
-            s("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", Stat::Sum, ("LoadBalancer", "app/shop/1"), &[(t + 60_000, 3.0)]),
-            s("AWS/EC2", "CPUUtilization", Stat::Average, ("AutoScalingGroupName", "web"), &[(t, 41.2)]),
-            s("AWS/EC2", "CPUUtilization", Stat::Maximum, ("AutoScalingGroupName", "web"), &[(t, 77.0)]),
-            s("AWS/RDS", "DatabaseConnections", Stat::Average, ("DBInstanceIdentifier", "db1"), &[]),
+            s(
+                "AWS/ApplicationELB",
+                "RequestCount",
+                Stat::Sum,
+                ("LoadBalancer", "app/shop/1"),
+                &[(t, 600.0), (t + 60_000, 1200.0)],
+            ),
+            s(
+                "AWS/ApplicationELB",
+                "HTTPCode_Target_5XX_Count",
+                Stat::Sum,
+                ("LoadBalancer", "app/shop/1"),
+                &[(t + 60_000, 3.0)],
+            ),
+            s(
+                "AWS/EC2",
+                "CPUUtilization",
+                Stat::Average,
+                ("AutoScalingGroupName", "web"),
+                &[(t, 41.2)],
+            ),
+            s(
+                "AWS/EC2",
+                "CPUUtilization",
+                Stat::Maximum,
+                ("AutoScalingGroupName", "web"),
+                &[(t, 77.0)],
+            ),
+            s(
+                "AWS/RDS",
+                "DatabaseConnections",
+                Stat::Average,
+                ("DBInstanceIdentifier", "db1"),
+                &[],
+            ),
         ];
         let now = t + 240_000;
         assert_eq!(

@@ -45,9 +45,16 @@ pub async fn discover(watch: &Watch, spec: &Spec) -> Result<Discovery, AwsError>
         let resources = watch.stack_resources(&stack).await?;
         found.add_stack_resources(&resources);
         if depth < MAX_NESTING {
-            stacks.extend(found.take_nested_stacks().into_iter().map(|s| (s, depth + 1)));
+            stacks.extend(
+                found
+                    .take_nested_stacks()
+                    .into_iter()
+                    .map(|s| (s, depth + 1)),
+            );
         }
-        if resources.is_empty() || found.resources().len() + found.groups_to_describe().len() == before {
+        if resources.is_empty()
+            || found.resources().len() + found.groups_to_describe().len() == before
+        {
             warnings.push(format!(
                 "stack {stack}: none of its {} resources is of a kind stampede watches (Auto Scaling group, EC2 instance, load balancer, target group, RDS instance, ElastiCache cluster)",
                 resources.len()

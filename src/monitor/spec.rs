@@ -180,7 +180,7 @@ const AWS_NAMESPACES: &[&str] = &[
 
 /// Checks a period: 1, 5, 10 or 30 (high resolution) or a multiple of 60.
 pub fn check_period(p: u64) -> Result<u32, String> {
-    if matches!(p, 1 | 5 | 10 | 30) || (p >= 60 && p % 60 == 0 && p <= 86_400) {
+    if matches!(p, 1 | 5 | 10 | 30) || (p >= 60 && p.is_multiple_of(60) && p <= 86_400) {
         Ok(p as u32)
     } else {
         Err(format!(
@@ -199,8 +199,7 @@ pub fn check_namespace(ns: &str) -> Result<(), String> {
             "namespace {ns:?} is not valid (1-255 letters, digits and . _ - / # : characters)"
         ));
     }
-    if (ns.starts_with("AWS/") || ns.eq_ignore_ascii_case("aws")) && !AWS_NAMESPACES.contains(&ns)
-    {
+    if (ns.starts_with("AWS/") || ns.eq_ignore_ascii_case("aws")) && !AWS_NAMESPACES.contains(&ns) {
         let hint = AWS_NAMESPACES
             .iter()
             .find(|k| k.eq_ignore_ascii_case(ns))
@@ -220,7 +219,11 @@ pub fn check_metric(name: &str) -> Result<(), String> {
 
 /// Checks one dimension; `*` is allowed only where discovery fills it in.
 pub fn check_dimension(name: &str, value: &str) -> Result<DimValue, String> {
-    if name.is_empty() || name.len() > 255 || name.starts_with(':') || name.contains(char::is_whitespace) {
+    if name.is_empty()
+        || name.len() > 255
+        || name.starts_with(':')
+        || name.contains(char::is_whitespace)
+    {
         return Err(format!(
             "dimension name {name:?} is malformed (1-255 characters, no spaces, not starting with ':')"
         ));
@@ -240,14 +243,6 @@ pub fn check_dimension(name: &str, value: &str) -> Result<DimValue, String> {
         ));
     }
     Ok(DimValue::Exact(value.to_string()))
-}
-
-/// Checks a `K=V` tag filter from the command line.
-pub fn parse_tag(s: &str) -> Result<(String, String), String> {
-    match s.split_once('=') {
-        Some((k, v)) if !k.trim().is_empty() => Ok((k.to_string(), v.to_string())),
-        _ => Err(format!("expected a tag filter K=V, got {s:?}")),
-    }
 }
 
 #[cfg(test)]

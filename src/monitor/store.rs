@@ -172,7 +172,11 @@ async fn send(es: &Es, body: Vec<u8>) -> Result<Shipped, EsError> {
                 let ok = a
                     .items
                     .iter()
-                    .filter(|i| i.index.as_ref().is_some_and(|s| (200..300).contains(&s.status)))
+                    .filter(|i| {
+                        i.index
+                            .as_ref()
+                            .is_some_and(|s| (200..300).contains(&s.status))
+                    })
                     .count() as u64;
                 return Ok(Shipped {
                     indexed: ok,
@@ -199,7 +203,10 @@ mod tests {
         Query {
             namespace: "AWS/EC2".into(),
             metric: "CPUUtilization".into(),
-            dimensions: dims.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            dimensions: dims
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             stat,
             period: 60,
         }
@@ -212,8 +219,20 @@ mod tests {
         assert_eq!(id, point_id(&a.clone(), 1_700_000_000_000));
         assert_eq!(id.len(), 32);
         assert_ne!(id, point_id(&a, 1_700_000_060_000));
-        assert_ne!(id, point_id(&q(&[("AutoScalingGroupName", "web")], Stat::Maximum), 1_700_000_000_000));
-        assert_ne!(id, point_id(&q(&[("AutoScalingGroupName", "api")], Stat::Average), 1_700_000_000_000));
+        assert_ne!(
+            id,
+            point_id(
+                &q(&[("AutoScalingGroupName", "web")], Stat::Maximum),
+                1_700_000_000_000
+            )
+        );
+        assert_ne!(
+            id,
+            point_id(
+                &q(&[("AutoScalingGroupName", "api")], Stat::Average),
+                1_700_000_000_000
+            )
+        );
     }
 
     #[test]
@@ -223,7 +242,12 @@ mod tests {
             build: Some(json!({"job": "shop", "number": "42"})),
             tags: json!({"Environment": "int"}),
         };
-        let d = point_doc(&q(&[("AutoScalingGroupName", "web")], Stat::Average), 5, 1.5, &ctx);
+        let d = point_doc(
+            &q(&[("AutoScalingGroupName", "web")], Stat::Average),
+            5,
+            1.5,
+            &ctx,
+        );
         assert_eq!(d["series"], "cloudwatch:AWS/EC2/CPUUtilization");
         assert_eq!(d["dimensions"]["AutoScalingGroupName"], "web");
         assert_eq!(d["run_id"], "r1");

@@ -64,12 +64,16 @@ impl Watcher {
                 Ok(es) => match store::prepare(&es, &spec.index, &spec.events_index).await {
                     Ok(()) => Some(es),
                     Err(e) => {
-                        ui.warn(&format!("monitor: shipping to the search cluster is off: {e}"));
+                        ui.warn(&format!(
+                            "monitor: shipping to the search cluster is off: {e}"
+                        ));
                         None
                     }
                 },
                 Err(e) => {
-                    ui.warn(&format!("monitor: shipping to the search cluster is off: {e}"));
+                    ui.warn(&format!(
+                        "monitor: shipping to the search cluster is off: {e}"
+                    ));
                     None
                 }
             },
@@ -94,7 +98,11 @@ impl Watcher {
             phases: Vec::new(),
         };
         let what = w.what();
-        w.event(Source::Stampede, format!("run {} started ({what})", w.run_id()), &["run", "start"]);
+        w.event(
+            Source::Stampede,
+            format!("run {} started ({what})", w.run_id()),
+            &["run", "start"],
+        );
         w
     }
 
@@ -156,9 +164,13 @@ impl Watcher {
     /// each other closely (ready, then testing) would be lost.
     fn phase(&mut self, p: Phase) {
         for q in [Phase::Provisioning, Phase::Ready, Phase::Testing, p] {
-            if (q < p || q == p) && !self.phases.contains(&q) {
+            if q <= p && !self.phases.contains(&q) {
                 self.phases.push(q);
-                self.event(Source::Stampede, format!("phase {}", q.name()), &["phase", q.name()]);
+                self.event(
+                    Source::Stampede,
+                    format!("phase {}", q.name()),
+                    &["phase", q.name()],
+                );
             }
         }
     }
@@ -166,7 +178,16 @@ impl Watcher {
     async fn round(&mut self, ui: &Reporter, live: bool) {
         let now = Utc::now().timestamp_millis();
         let (start, end) = pass::align(self.start_ms, now, self.spec.period);
-        match pass::run(&self.watch, &self.spec, start, end, self.es.as_ref(), &self.ctx).await {
+        match pass::run(
+            &self.watch,
+            &self.spec,
+            start,
+            end,
+            self.es.as_ref(),
+            &self.ctx,
+        )
+        .await
+        {
             Ok(p) => {
                 self.failing = false;
                 self.calls += p.collection.calls;
@@ -203,7 +224,13 @@ impl Watcher {
 
     /// The run's end: an event, one more round, and what goes into
     /// `summary.json`. Says how late CloudWatch is.
-    pub async fn finish(mut self, ui: &Reporter, outcome: &str) -> Correlation {
+    pub async fn finish(mut self, ui: &Reporter, last: Option<Phase>) -> Correlation {
+        // The phase that ended the test usually arrives together with the
+        // stop, which `during` may see first.
+        if let Some(p) = last {
+            self.phase(p);
+        }
+        let outcome = outcome(last);
         self.event(
             Source::Stampede,
             format!("run {} ended: {outcome}", self.run_id()),

@@ -188,7 +188,11 @@ async fn gate_run(
 ) -> anyhow::Result<RunVerdict> {
     let Some(path) = args.gate.clone().or_else(|| plan.gate.clone()) else {
         ui.info("no gate file: the built-in gate fails a run in which most samples failed (error_rate of total at most 50%)");
-        return Ok(verdict_of(gate::judge(&Gate::sanity(), summary, None), args, ui));
+        return Ok(verdict_of(
+            gate::judge(&Gate::sanity(), summary, None),
+            args,
+            ui,
+        ));
     };
     let gate = Gate::read(&path)?;
     let baseline = match &gate.baseline {

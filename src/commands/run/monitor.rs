@@ -7,7 +7,7 @@ use tokio_util::sync::CancellationToken;
 use crate::blueprint::Plan;
 use crate::cli::GlobalArgs;
 use crate::monitor::store::DocContext;
-use crate::monitor::watcher::{self, Correlation, Watcher};
+use crate::monitor::watcher::{Correlation, Watcher};
 use crate::ui::Reporter;
 
 /// A watcher when the blueprint has a `monitor:` section.
@@ -41,8 +41,8 @@ pub async fn during(w: Option<&mut Watcher>, ui: &Reporter, stop: &CancellationT
 pub async fn finish(w: Option<Watcher>, ui: &Reporter) -> Correlation {
     match w {
         Some(w) => {
-            let outcome = watcher::outcome(*ui.phases().borrow());
-            w.finish(ui, outcome).await
+            let last = *ui.phases().borrow();
+            w.finish(ui, last).await
         }
         None => Correlation::default(),
     }
