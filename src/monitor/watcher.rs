@@ -132,6 +132,11 @@ impl Watcher {
         self.events.push(e);
     }
 
+    /// An event of the load generators' stack (its creation started).
+    pub fn stack_event(&mut self, text: String) {
+        self.event(Source::Stack, text, &["stack"]);
+    }
+
     /// Rounds every period until `stop`, with an event for each phase.
     pub async fn during(&mut self, ui: &Reporter, stop: &CancellationToken) {
         let mut phases = ui.phases();

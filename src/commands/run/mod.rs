@@ -66,6 +66,9 @@ async fn aws_run(
         }
     };
     ui.info(&format!("created stack {}", plan.stack));
+    if let Some(w) = watcher.as_mut() {
+        w.stack_event(format!("stack {} creation started", plan.stack));
+    }
     let mut f = Follower::new(&clients.cfn, ui, &stack_id, global.poll_interval);
     ui.phase(Phase::Provisioning);
     let deadline = Instant::now() + plan.timeout;
