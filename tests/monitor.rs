@@ -470,3 +470,85 @@ fn a_bad_monitor_section_is_bad_input_before_anything_starts() {
         "nothing was started: {out:?}"
     );
 }
+
+/// An AWS-mode run (CloudFormation and S3 on LocalStack 4.4.0, discovery
+/// on moto, CloudWatch on LocalStack 2026.3.0, each by its own
+/// `AWS_ENDPOINT_URL_<SERVICE>`) watches as the laptop mode does, and
+/// records the stack's creation.
+#[test]
+fn an_aws_run_watches_the_system_under_test() {
+    let Some(e) = env() else { return };
+    let Some(ls) = localstack() else { return };
+    let tag = unique("aws");
+    let group = format!("g-{tag}");
+    let pts: Vec<(i64, f64)> = (1..=3).rev().map(|m| (minutes_ago(m), 12.0)).collect();
+    world(
+        &e.python,
+        &e.moto,
+        &e.cw,
+        &json!({"groups": [{"name": group, "tags": {"Env": tag}}], "metrics": [cpu(&group, &pts)]}),
+    );
+    let run_id = unique("it-mon");
+    let jtl = std::fs::read(fixture("jtl/jmeter-5.6.3.jtl")).unwrap();
+    crate::lifecycle::seed(
+        &ls,
+        &[(
+            &format!("stampede/{run_id}/results/i-1.jtl.gz"),
+            crate::lifecycle::gzip(&jtl),
+        )],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let shipped = std::fs::read_to_string(root().join("blueprints/jmeter.yml")).unwrap();
+    let bp = write(
+        dir.path(),
+        "bp.yml",
+        &format!(
+            "{}\nmonitor:\n  tags: {{ Env: \"{tag}\" }}\n  period: 60\n",
+            shipped.replace("../", &format!("{}/", root().display()))
+        ),
+    );
+    let report = dir.path().join("report");
+    let out = run(against(&ls)
+        .args(["--output", "plain", "run"])
+        .arg(&bp)
+        .args([
+            "--var",
+            "target=http://127.0.0.1:9",
+            "--run-id",
+            &run_id,
+            "--report",
+        ])
+        .arg(&report)
+        .env("AWS_ENDPOINT_URL", &e.moto)
+        .env("AWS_ENDPOINT_URL_CLOUDFORMATION", &ls)
+        .env("AWS_ENDPOINT_URL_S3", &ls)
+        .env("AWS_ENDPOINT_URL_CLOUDWATCH", &e.cw)
+        .env("STAMPEDE_BUCKET", crate::lifecycle::BUCKET)
+        .env("BUILD_NUMBER", unique("b").replace("b-", "")));
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("monitor: no search cluster"), "{out:?}");
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(report.join("summary.json")).unwrap())
+            .unwrap();
+    let cpu_avg = summary["monitor"]["series"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{summary}"))
+        .iter()
+        .find(|s| {
+            s["stat"] == "Average" && s["dimensions"]["AutoScalingGroupName"] == group.as_str()
+        })
+        .map(|s| serde_json::from_value::<Vec<(i64, f64)>>(s["points"].clone()).unwrap());
+    assert_eq!(cpu_avg, Some(pts), "{summary}");
+    let events = summary["events"].as_array().unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e["source"] == "stack"
+                && e["text"].as_str().unwrap().contains("creation started")),
+        "{summary}"
+    );
+    assert!(
+        events.iter().any(|e| e["text"] == "phase done"),
+        "{summary}"
+    );
+}
