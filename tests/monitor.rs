@@ -552,3 +552,42 @@ fn an_aws_run_watches_the_system_under_test() {
         "{summary}"
     );
 }
+
+/// A window longer than one round's 360 periods is collected in slices,
+/// each point still exactly once.
+#[test]
+fn a_long_window_is_collected_in_slices() {
+    let Some(e) = env() else { return };
+    let tag = unique("slices");
+    let group = format!("s-{tag}");
+    // Period 10 s: 360 periods are one hour; points over the last 90 min.
+    let pts: Vec<(i64, f64)> = (1..=90).rev().map(|m| (minutes_ago(m), m as f64)).collect();
+    world(
+        &e.python,
+        &e.moto,
+        &e.cw,
+        &json!({"groups": [{"name": group, "tags": {"Env": tag}}], "metrics": [cpu(&group, &pts)]}),
+    );
+    let index = format!("m-{}", tag.to_lowercase());
+    let out = run(watching(&e.moto, &e.cw).args([
+        "--output",
+        "json",
+        "collect",
+        "--tag",
+        &format!("Env={tag}"),
+        "--since",
+        "100m",
+        "--period",
+        "10",
+        "--es",
+        &e.es,
+        "--index",
+        &index,
+        "--events-index",
+        &format!("{index}-events"),
+    ]));
+    assert_eq!(out.code, 0, "{out:?}");
+    let result: Value = serde_json::from_str(out.stdout.lines().last().unwrap()).unwrap();
+    assert!(result["calls"].as_u64() >= Some(2), "two slices: {result}");
+    assert_eq!(cpu_points(&e, &index, &group), pts);
+}

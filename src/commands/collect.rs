@@ -19,6 +19,9 @@ use crate::monitor::spec::{self, Spec};
 use crate::monitor::store::{self, DocContext};
 use crate::ui::Reporter;
 
+/// Periods per round: 360 points of 1,600 series stay under 10 MB.
+const MAX_PERIODS_PER_ROUND: i64 = 360;
+
 /// Collects once, or every period with `--follow`.
 pub async fn run(global: &GlobalArgs, args: CollectArgs) -> anyhow::Result<ExitCode> {
     let ui = Reporter::new(global.output);
@@ -51,12 +54,22 @@ pub async fn run(global: &GlobalArgs, args: CollectArgs) -> anyhow::Result<ExitC
     loop {
         let (start, end) = window(&args, Utc::now())?;
         let (start, end) = pass::align(start, end, spec.period);
-        let p = pass::run(&watch, &spec, start, end, es.as_ref(), &ctx)
-            .await
-            .map_err(pass::PassError::into_anyhow)?;
-        report(&ui, &p, es.as_ref(), &spec);
+        let step = MAX_PERIODS_PER_ROUND * i64::from(spec.period) * 1000;
+        let mut from = start;
+        let mut totals = serde_json::Value::Null;
+        // A long backfill goes in slices, so memory stays bounded by the
+        // series count, not by the window's length.
+        while from < end {
+            let to = (from + step).min(end);
+            let p = pass::run(&watch, &spec, from, to, es.as_ref(), &ctx)
+                .await
+                .map_err(pass::PassError::into_anyhow)?;
+            report(&ui, &p, es.as_ref(), &spec);
+            add(&mut totals, result(&p));
+            from = to;
+        }
         if !args.follow {
-            ui.finish(result(&p));
+            ui.finish(totals);
             break;
         }
         tokio::select! {
@@ -156,4 +169,27 @@ fn result(p: &Pass) -> serde_json::Value {
         "indexed": p.shipped.map(|s| s.indexed),
         "warnings": p.warnings,
     })
+}
+
+/// Sums the counts of `next` into `acc` (resources and warnings: the
+/// latest slice's).
+fn add(acc: &mut serde_json::Value, next: serde_json::Value) {
+    if acc.is_null() {
+        *acc = next;
+        return;
+    }
+    for k in [
+        "series",
+        "points",
+        "calls",
+        "throttled",
+        "events",
+        "indexed",
+    ] {
+        if let (Some(a), Some(b)) = (acc[k].as_u64(), next[k].as_u64()) {
+            acc[k] = serde_json::json!(if k == "series" { a.max(b) } else { a + b });
+        }
+    }
+    acc["resources"] = next["resources"].clone();
+    acc["warnings"] = next["warnings"].clone();
 }
