@@ -11,6 +11,11 @@ trap 'ci/services.sh down >&2' EXIT
 # JMeter 5.6.3, assembled from Maven artifacts and cached between runs.
 JMETER_HOME=$(ci/jmeter.sh)
 export JMETER_HOME
+# Headless Chromium for the HTML report tests (apt-get when missing).
+STAMPEDE_CHROMIUM=$(ci/chromium.sh)
+export STAMPEDE_CHROMIUM
+# The embedded charting library is the published release it claims to be.
+ci/check-assets.sh
 # A missing service fails the tests instead of skipping them.
 export STAMPEDE_REQUIRE_SERVICES=1
 

@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// stampede: distributed load tests on AWS from one command.
 #[derive(Debug, Parser)]
-#[command(name = "stampede", version, about, propagate_version = true)]
+#[command(name = "stampede", version, about, propagate_version = true, after_help = crate::exit::TABLE)]
 pub struct Cli {
     /// Options shared by every command.
     #[command(flatten)]
@@ -70,6 +70,8 @@ pub enum Command {
     Analyze(AnalyzeArgs),
     /// The regression gate: compare a run with a baseline.
     Compare(CompareArgs),
+    /// Rebuild a run's self-contained HTML report from stored results.
+    Report(ReportArgs),
     /// Ship a JTL into Elasticsearch / OpenSearch `_bulk`.
     Ship(ShipArgs),
     /// The agent on each load generator.
@@ -192,9 +194,14 @@ pub struct RunArgs {
     /// Blueprint and variables.
     #[command(flatten)]
     pub blueprint: BlueprintArgs,
-    /// Leave the stack in place when the run ends.
+    /// Leave the stack (and the run's S3 inputs) in place when the run ends.
     #[arg(long)]
     pub keep: bool,
+    /// Check everything that can be checked (blueprint, gate, baseline,
+    /// limits, paths, credentials, bucket, stack name) and print what
+    /// would be created, without creating or uploading anything.
+    #[arg(long)]
+    pub dry_run: bool,
     /// Folder for summary.json, the bees' JTLs and other reports.
     #[arg(long, value_name = "DIR", default_value = "stampede-report")]
     pub report: PathBuf,
@@ -267,6 +274,28 @@ pub struct AnalyzeArgs {
     /// Write a markdown summary.
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
+    /// Write the self-contained HTML report.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+}
+
+/// Arguments of `stampede report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A run's report folder (with summary.json, and gate.json and
+    /// baseline.json when the run had a gate), or a summary JSON.
+    pub input: PathBuf,
+    /// Compare with this baseline (a summary or JTL file, or an s3://
+    /// URI) and judge again.
+    #[arg(long, value_name = "FILE|S3_URI")]
+    pub baseline: Option<String>,
+    /// Judge again with this gate file (default with --baseline: p95 and
+    /// error rate checks).
+    #[arg(long, value_name = "FILE")]
+    pub gate: Option<PathBuf>,
+    /// Where to write the page (default: report.html beside the summary).
+    #[arg(short, long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 /// Arguments of `stampede compare`.

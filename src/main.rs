@@ -7,12 +7,14 @@ mod cli;
 mod commands;
 mod events;
 mod exit;
+mod fault;
 mod gate;
 mod interrupt;
 mod local;
 mod metrics;
 mod monitor;
 mod render;
+mod report;
 mod results;
 mod stack;
 mod ui;
@@ -46,11 +48,35 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::INFRA);
         }
     };
-    match runtime.block_on(commands::dispatch(cli)) {
-        Ok(code) => code,
-        Err(err) => {
-            eprintln!("error: {}", ui::redact(&format!("{err:#}")));
-            exit::code_for(&err)
-        }
+    let json = cli.global.output == cli::OutputMode::Json;
+    // A panic is a bug: it exits 4, never 1 ("slower"), and `run` has
+    // already deleted its stack (see `commands::run`'s guard).
+    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        runtime.block_on(commands::dispatch(cli))
+    }));
+    let (outcome, message) = match ran {
+        Ok(Ok(code)) => return code,
+        Ok(Err(err)) => (
+            exit::Outcome::of_error(&err),
+            ui::redact(&format!("{err:#}")),
+        ),
+        Err(_) => (
+            exit::Outcome::Internal,
+            "internal error: stampede panicked (a bug; the message is above)".to_string(),
+        ),
+    };
+    eprintln!("error: {message}");
+    if json {
+        // A machine reader gets a final result object on every exit path.
+        println!(
+            "{}",
+            serde_json::json!({
+                "type": "result",
+                "status": outcome.status(),
+                "exit_code": outcome.code(),
+                "message": message,
+            })
+        );
     }
+    ExitCode::from(outcome.code())
 }

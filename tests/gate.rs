@@ -171,10 +171,11 @@ fn run_gates_against_the_previous_passing_build() {
     ];
     for (build, body, want) in builds {
         let run_id = format!("{job}-{build}");
-        crate::lifecycle::seed(
+        let bees = crate::lifecycle::bees_upload(
             &url,
-            &[(
-                &format!("stampede/{run_id}/results/i-1.jtl.gz"),
+            &run_id,
+            vec![(
+                format!("stampede/{run_id}/results/i-1.jtl.gz"),
                 crate::lifecycle::gzip(body.as_bytes()),
             )],
         );
@@ -198,6 +199,7 @@ fn run_gates_against_the_previous_passing_build() {
             .env("JOB_NAME", &job)
             .env("BUILD_NUMBER", format!("{build}{}", std::process::id()))
             .current_dir(root()));
+        bees.join().unwrap();
         assert_eq!(out.code, want, "build {build}: {out:?}");
         match build {
             "1" => {
@@ -229,4 +231,46 @@ fn run_gates_against_the_previous_passing_build() {
             ),
         }
     }
+}
+
+/// A label with a newline and control bytes (a JTL may hold any): the
+/// JUnit XML stays well-formed, the markdown table keeps one row per check.
+#[test]
+fn control_characters_in_labels_keep_junit_and_markdown_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("timeStamp,elapsed,label,success\n");
+    for i in 0..200 {
+        text.push_str(&format!(
+            "{},{},\"a\nb\x01c\x1b\",true\n",
+            1_700_000_000_000u64 + i,
+            10 + i % 7
+        ));
+    }
+    let base = write(dir.path(), "base.jtl", &text);
+    let cur = write(dir.path(), "cur.jtl", &text);
+    let gate = write(
+        dir.path(),
+        "gate.yml",
+        "criteria:\n  - { metric: p95, label: \"*\", max_increase: 10% }\n",
+    );
+    let junit = dir.path().join("junit.xml");
+    let md = dir.path().join("gate.md");
+    let out = run(stampede()
+        .arg("compare")
+        .arg(&cur)
+        .arg(&base)
+        .arg("--gate")
+        .arg(&gate)
+        .arg("--junit")
+        .arg(&junit)
+        .arg("--markdown")
+        .arg(&md));
+    assert_eq!(out.code, 0, "{out:?}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let forbidden = |c: char| c.is_control() && !matches!(c, '\t' | '\n' | '\r');
+    assert!(!xml.contains(forbidden), "{xml:?}");
+    assert!(xml.contains("a&#10;b\\u{1}c\\u{1b}"), "{xml}");
+    let md = std::fs::read_to_string(&md).unwrap();
+    assert!(md.contains("| a\\nb\\u{1}c\\u{1b} |"), "{md}");
+    assert!(out.stdout.contains("a\\nb\\u{1}c\\u{1b}"), "{out:?}");
 }

@@ -58,6 +58,46 @@ pub fn seed(url: &str, objects: &[(&str, Vec<u8>)]) {
     });
 }
 
+/// Plays the bees of run `run_id`: once the run has uploaded its template
+/// (just before CreateStack), uploads `objects` as the bees would. A run
+/// refuses a prefix that already holds files, so results cannot be placed
+/// before it starts. LocalStack completes the wait conditions at once, so
+/// this polls fast; the run still has to create its stack first.
+pub fn bees_upload(
+    url: &str,
+    run_id: &str,
+    objects: Vec<(String, Vec<u8>)>,
+) -> std::thread::JoinHandle<()> {
+    seed(url, &[]);
+    let (url, key) = (url.to_string(), format!("stampede/{run_id}/template.yaml"));
+    std::thread::spawn(move || {
+        runtime().block_on(async {
+            let s3 = s3_client(&sdk(&url).await);
+            let deadline = Instant::now() + Duration::from_secs(120);
+            while s3
+                .head_object()
+                .bucket(BUCKET)
+                .key(&key)
+                .send()
+                .await
+                .is_err()
+            {
+                assert!(Instant::now() < deadline, "the run never uploaded {key}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            for (k, body) in objects {
+                s3.put_object()
+                    .bucket(BUCKET)
+                    .key(&k)
+                    .body(body.into())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        });
+    })
+}
+
 /// The stack's status, or `None` when it is gone.
 pub fn stack_status(url: &str, name: &str) -> Option<String> {
     runtime().block_on(async {
@@ -93,15 +133,16 @@ fn run_creates_follows_summarises_and_deletes() {
     let header_end = jtl.iter().position(|&b| b == b'\n').unwrap() + 1;
     let mut second = jtl[..header_end].to_vec();
     second.extend_from_slice(&jtl[cut..]);
-    seed(
+    let bees = bees_upload(
         &url,
-        &[
+        &run_id,
+        vec![
             (
-                &format!("stampede/{run_id}/results/i-1.jtl.gz"),
+                format!("stampede/{run_id}/results/i-1.jtl.gz"),
                 gzip(&jtl[..cut]),
             ),
             (
-                &format!("stampede/{run_id}/results/i-2.jtl.gz"),
+                format!("stampede/{run_id}/results/i-2.jtl.gz"),
                 gzip(&second),
             ),
         ],
@@ -122,6 +163,7 @@ fn run_creates_follows_summarises_and_deletes() {
         .env("STAMPEDE_BUCKET", BUCKET)
         .env("BUILD_NUMBER", &build)
         .current_dir(root()));
+    bees.join().unwrap();
     assert_eq!(out.code, 0, "{out:?}");
     let stack = format!("stampede-jmeter-{build}");
     // Events streamed, each once, with resource, type and status.
@@ -155,6 +197,24 @@ fn run_creates_follows_summarises_and_deletes() {
             .unwrap();
     assert_eq!(summary["total"]["count"], 92);
     assert_eq!(summary["run_id"], run_id.as_str());
+    // What the report draws: the run's phases, the stack's events, and
+    // the page itself.
+    let phases: Vec<&str> = summary["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["phase"].as_str().unwrap())
+        .collect();
+    assert_eq!(phases, ["provisioning", "ready", "testing", "done"]);
+    assert!(
+        summary["stack_events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["logical_id"] == "Ready" && e["status"] == "CREATE_COMPLETE"),
+        "{summary}"
+    );
+    assert!(report.path().join("report.html").is_file());
     assert_eq!(stack_status(&url, &stack), None, "the stack is deleted");
 }
 
@@ -198,8 +258,29 @@ fn failing_resource_exits_3_with_the_root_cause_and_is_deleted() {
         "bp.yml",
         &format!("stack: {stack}\nbucket: {BUCKET}\ntemplate: t.yaml\n"),
     );
-    let out = run(against(&url).args(["run", "--output", "plain"]).arg(&bp));
+    let report = dir.path().join("report");
+    let out = run(against(&url)
+        .args(["run", "--output", "plain", "--report"])
+        .arg(&report)
+        .arg(&bp));
     assert_eq!(out.code, 3, "{out:?}");
+    // The report of a failed stack: its events, the root cause first.
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report.join("summary.json")).unwrap())
+            .unwrap();
+    let causes: Vec<&serde_json::Value> = summary["stack_events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["root_cause"] == true)
+        .collect();
+    assert_eq!(causes.len(), 1, "{summary}");
+    assert_eq!(causes[0]["logical_id"], "Second");
+    let html = std::fs::read_to_string(report.join("report.html")).unwrap();
+    assert!(
+        html.contains("\"root_cause\":true"),
+        "the page carries the root cause"
+    );
     assert!(
         out.stdout
             .contains("stack failed to create: Second (AWS::Logs::LogGroup) CREATE_FAILED: ")

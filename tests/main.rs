@@ -5,10 +5,14 @@ mod support;
 
 mod analyze;
 mod bees;
+mod external_jtl;
 mod gate;
+mod laptop;
 mod lifecycle;
 mod lint;
 mod monitor;
 mod render;
+mod report;
 mod shipping;
 mod stacks;
+mod trust;

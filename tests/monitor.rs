@@ -490,10 +490,11 @@ fn an_aws_run_watches_the_system_under_test() {
     );
     let run_id = unique("it-mon");
     let jtl = std::fs::read(fixture("jtl/jmeter-5.6.3.jtl")).unwrap();
-    crate::lifecycle::seed(
+    let bees = crate::lifecycle::bees_upload(
         &ls,
-        &[(
-            &format!("stampede/{run_id}/results/i-1.jtl.gz"),
+        &run_id,
+        vec![(
+            format!("stampede/{run_id}/results/i-1.jtl.gz"),
             crate::lifecycle::gzip(&jtl),
         )],
     );
@@ -525,6 +526,7 @@ fn an_aws_run_watches_the_system_under_test() {
         .env("AWS_ENDPOINT_URL_CLOUDWATCH", &e.cw)
         .env("STAMPEDE_BUCKET", crate::lifecycle::BUCKET)
         .env("BUILD_NUMBER", unique("b").replace("b-", "")));
+    bees.join().unwrap();
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stdout.contains("monitor: no search cluster"), "{out:?}");
     let summary: Value =

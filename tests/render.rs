@@ -46,7 +46,7 @@ fn renders_the_shipped_blueprint_offline() {
 fn render_without_out_prints_the_template() {
     let out = run(stampede()
         .args(["render", "blueprints/jmeter.yml"])
-        .env("STAMPEDE_BUCKET", "b")
+        .env("STAMPEDE_BUCKET", "bkt")
         .current_dir(root()));
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stdout.contains("AWSTemplateFormatVersion"));
@@ -78,7 +78,7 @@ fn yaml_error_exits_2_with_line() {
     let bp = write(
         dir.path(),
         "bp.yml",
-        "stack: a\nbucket: b\ntemplate: t.yaml\nparameters:\n  A: [1\n",
+        "stack: a\nbucket: bkt\ntemplate: t.yaml\nparameters:\n  A: [1\n",
     );
     let out = run(stampede().arg("render").arg(&bp));
     assert_eq!(out.code, 2, "{out:?}");
@@ -98,7 +98,7 @@ fn bad_blueprint_creates_nothing_in_aws() {
     let bp = write(
         dir.path(),
         "bp.yml",
-        "stack: a\nbucket: b\ntemplate: t.yaml\n",
+        "stack: a\nbucket: bkt\ntemplate: t.yaml\n",
     );
     let out = run(stampede()
         .arg("run")
@@ -124,7 +124,7 @@ fn a_bee_binary_that_is_not_x86_64_linux_is_refused_before_any_aws_call() {
     let out = run(stampede()
         .args(["run", "blueprints/jmeter.yml", "--bee-binary"])
         .arg(&fake)
-        .env("STAMPEDE_BUCKET", "b")
+        .env("STAMPEDE_BUCKET", "bkt")
         .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
         .env("AWS_REGION", "us-east-1")
         .current_dir(root()));

@@ -149,3 +149,61 @@ fn outage_mid_stream_loses_and_duplicates_nothing() {
     assert!(stdout.contains("shipped 12000 rows"), "{stdout}");
     assert_eq!(es_count(&es, "stampede-faults", &run_id, Some("b1")), 12000);
 }
+
+/// One row model: `analyze` and `ship` count the same samples and the same
+/// malformed rows in a `;`-delimited JTL with `True`, a TAB-started
+/// failure message (once, the rows after it vanished), and bad rows.
+#[test]
+fn analyze_and_ship_agree_on_every_row() {
+    let Some(es) = opensearch() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let mut text =
+        String::from("timeStamp;elapsed;label;responseCode;success;failureMessage;bytes\n");
+    for i in 0..300u64 {
+        let ts = 1_700_000_000_000 + i;
+        text.push_str(&match i % 6 {
+            0 => format!("{ts};{};a;200;true;;10\n", 1 + i),
+            1 => format!("{ts};{};b;500;False;\tat Foo.bar(Foo.java:{i});10\n", 1 + i),
+            2 => format!("{ts};{};\"c;d\";200;True;;ten\n", 1 + i),
+            3 => format!("{ts};;a;200;true;;10\n"),
+            4 => format!("{ts};{};a;200;fork;;10\n", 1 + i),
+            _ => format!(
+                "2023-11-14T22:13:20.123+01:00;{};e;200;TRUE;\x0bx;10\n",
+                1 + i
+            ),
+        });
+    }
+    let path = write(dir.path(), "b1.jtl", &text);
+    let out = run(stampede().args(["--output", "json", "analyze"]).arg(&path));
+    assert_eq!(out.code, 0, "{out:?}");
+    let summary: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        (&summary["total"]["count"], &summary["malformed"]),
+        (&200.into(), &100.into())
+    );
+    let run_id = unique("model");
+    let out = run(stampede()
+        .args([
+            "--output",
+            "json",
+            "ship",
+            "--index",
+            "stampede-model",
+            "--bee",
+            "b1",
+            "--run-id",
+            &run_id,
+            "--es",
+            &es,
+        ])
+        .arg(&path));
+    assert_eq!(out.code, 0, "{out:?}");
+    let shipped: serde_json::Value =
+        serde_json::from_str(out.stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        (&shipped["rows"], &shipped["malformed"]),
+        (&200.into(), &100.into()),
+        "{out:?}"
+    );
+    assert_eq!(es_count(&es, "stampede-model", &run_id, Some("b1")), 200);
+}

@@ -20,6 +20,22 @@ pub struct CreateRequest {
     pub parameters: Vec<(String, String)>,
     /// Tags.
     pub tags: Vec<(String, String)>,
+    /// CloudFormation's idempotency token: the SDK retries a CreateStack
+    /// whose answer was lost with the same token, so the retry finds the
+    /// stack the first attempt made instead of leaving it orphaned.
+    pub token: Option<String>,
+}
+
+/// A ClientRequestToken for a run: letters, digits and hyphens, at most
+/// 128 characters, the same for every attempt of one run.
+pub fn request_token(run_id: &str) -> String {
+    let mut t: String = run_id
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .take(119)
+        .collect();
+    t.insert_str(0, "stampede-");
+    t
 }
 
 /// A stack's current state.
@@ -86,6 +102,7 @@ impl Cfn {
             .capabilities(Capability::CapabilityNamedIam)
             .capabilities(Capability::CapabilityAutoExpand)
             .on_failure(OnFailure::DoNothing)
+            .set_client_request_token(req.token.clone())
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("CreateStack", &req.name, e))?;

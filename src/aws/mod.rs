@@ -5,14 +5,19 @@
 
 pub mod cfn;
 pub mod s3;
+pub mod sts;
 pub mod watch;
 
 use aws_config::BehaviorVersion;
+use std::time::Duration;
+
 use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
 pub use cfn::Cfn;
 pub use s3::S3;
+pub use sts::Sts;
 
 /// What kind of refusal an AWS error is; callers branch on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,6 +118,19 @@ pub struct Clients {
     pub cfn: Cfn,
     /// S3.
     pub s3: S3,
+    /// STS, to check the credentials before anything is paid for.
+    pub sts: Sts,
+}
+
+/// Every call gives up in time: a silent network path must not hang a run
+/// past its own deadline. Uploads of the bee binary get longer.
+pub(crate) fn timeouts(operation: Duration) -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .read_timeout(Duration::from_secs(60))
+        .operation_attempt_timeout(operation)
+        .operation_timeout(operation * 3)
+        .build()
 }
 
 /// Loads the SDK configuration (environment, profile, emulator endpoints)
@@ -130,6 +148,7 @@ pub async fn connect(region: Option<&str>, profile: Option<&str>) -> anyhow::Res
     // (bucket.localhost) do not resolve.
     let s3_conf = aws_sdk_s3::config::Builder::from(&sdk)
         .force_path_style(emulated)
+        .timeout_config(timeouts(Duration::from_secs(600)))
         .build();
     let endpoint = std::env::var("AWS_ENDPOINT_URL_S3")
         .ok()
@@ -138,6 +157,7 @@ pub async fn connect(region: Option<&str>, profile: Option<&str>) -> anyhow::Res
     Ok(Clients {
         cfn: Cfn::new(aws_sdk_cloudformation::Client::from_conf(cfn_conf)),
         s3: S3::new(aws_sdk_s3::Client::from_conf(s3_conf), endpoint, region),
+        sts: Sts::new(aws_sdk_sts::Client::new(&sdk)),
     })
 }
 
@@ -154,7 +174,10 @@ pub async fn load_config(
     if let Some(p) = profile {
         loader = loader.profile_name(p);
     }
-    let sdk = loader.load().await;
+    let sdk = loader
+        .timeout_config(timeouts(Duration::from_secs(60)))
+        .load()
+        .await;
     if sdk.region().is_none() {
         return Err(crate::exit::InputError(
             "no AWS region: set `region` in the blueprint, pass --region, or set AWS_REGION".into(),

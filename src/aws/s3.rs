@@ -70,6 +70,21 @@ impl S3 {
         Ok(())
     }
 
+    /// Whether any object exists under `prefix`; also proves that the
+    /// bucket is reachable with these credentials.
+    pub async fn any(&self, bucket: &str, prefix: &str) -> Result<bool, AwsError> {
+        let page = self
+            .client
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .max_keys(1)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("ListObjectsV2", uri(bucket, prefix), e))?;
+        Ok(!page.contents().is_empty())
+    }
+
     /// Keys and sizes under a prefix.
     pub async fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<(String, i64)>, AwsError> {
         let mut out = Vec::new();

@@ -71,6 +71,9 @@ impl Watch {
     pub fn new(sdk: &SdkConfig) -> Self {
         let cw = aws_sdk_cloudwatch::config::Builder::from(sdk)
             .retry_config(RetryConfig::disabled())
+            // 500 queries over a long window can take a while to answer
+            // (LocalStack needs about 45 s).
+            .timeout_config(super::timeouts(std::time::Duration::from_secs(180)))
             .build();
         Watch {
             tagging: aws_sdk_resourcegroupstagging::Client::new(sdk),

@@ -80,6 +80,65 @@ pub fn default_run_id(stack: &str) -> String {
     format!("{stack}-{}", chrono::Utc::now().format("%Y%m%dT%H%M%SZ"))
 }
 
+/// A run id goes into S3 keys, the bee's shell script and the bee role's
+/// IAM policy: letters, digits, `.`, `_` and `-`, starting with a letter or
+/// digit, at most 128 characters. `$(...)` would run on every bee as root,
+/// and `*` would widen the bee role to every run's files.
+pub fn check_run_id(id: &str) -> Result<(), String> {
+    let ok = !id.is_empty()
+        && id.len() <= 128
+        && id.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        && !id.contains("..");
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "run id {id:?} is not valid (letters, digits, `.`, `_` and `-`, starting with a letter or digit, at most 128)"
+        ))
+    }
+}
+
+/// S3's bucket naming rule (3 to 63 lowercase letters, digits, `.` and
+/// `-`, starting and ending with a letter or digit). The name reaches the
+/// bee's script and IAM policy, so nothing else may pass.
+pub fn check_bucket(name: &str) -> Result<(), String> {
+    let ok = (3..=63).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-'))
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
+        && !name.contains("..");
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "bucket: {name:?} is not a valid S3 bucket name (3 to 63 lowercase letters, digits, `.` and `-`)"
+        ))
+    }
+}
+
+/// The testcase's file name becomes part of an S3 key and of the bee's
+/// command line.
+pub fn check_file_name(field: &str, name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 255
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{field}: file name {name:?} may only hold letters, digits, `.`, `_` and `-`"
+        ))
+    }
+}
+
 /// CloudFormation's rule: a letter, then letters, digits and hyphens, at
 /// most 128 characters.
 pub fn check_stack_name(name: &str) -> Result<(), String> {

@@ -93,6 +93,9 @@ impl Loader<'_> {
             vars.insert(k.clone(), self.render_value(&format!("vars.{k}"), v, &ctx)?);
         }
         for (k, v) in &opts.vars {
+            if !raw.vars.contains_key(k) {
+                return Err(BlueprintError::Usage(unknown_var(self.path, k, &raw.vars)));
+            }
             vars.insert(k.clone(), Value::String(v.clone()));
         }
         ctx["vars"] = Value::Object(vars.clone());
@@ -117,10 +120,16 @@ impl Loader<'_> {
                 return Err(self.missing("bucket", "the S3 bucket for testcases and results"));
             }
         };
+        if matches!(target, Target::Aws) {
+            context::check_bucket(&bucket)
+                .map_err(|m| self.at(line_of(self.text, "bucket:"), m))?;
+        }
         let run_id = opts
             .run_id
             .clone()
             .unwrap_or_else(|| context::default_run_id(&stack));
+        context::check_run_id(&run_id)
+            .map_err(|m| BlueprintError::Usage(format!("--run-id: {m}")))?;
         let testcase = match &raw.testcase {
             Some(t) => {
                 let path = base.join(self.render("testcase", t, &ctx)?);
@@ -132,6 +141,9 @@ impl Loader<'_> {
                         format!("testcase: {} does not exist", path.display()),
                     ));
                 }
+                let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+                context::check_file_name("testcase", name.as_deref().unwrap_or_default())
+                    .map_err(|m| self.at(line_of(self.text, "testcase:"), m))?;
                 Some(path)
             }
             None => None,
@@ -173,12 +185,18 @@ impl Loader<'_> {
             Some(v) => {
                 let s = scalar_to_string(v).unwrap_or_default();
                 let s = self.render("timeout", &s, &ctx)?;
-                parse_duration(&s).map(Duration::from_secs).ok_or_else(|| {
-                    self.at(
-                        line_of(self.text, "timeout:"),
-                        format!("timeout: {s:?} is not a duration like 45m or 600s"),
-                    )
-                })?
+                parse_duration(&s)
+                    .filter(|t| (1..=MAX_TIMEOUT.as_secs()).contains(t))
+                    .map(Duration::from_secs)
+                    .ok_or_else(|| {
+                        self.at(
+                            line_of(self.text, "timeout:"),
+                            format!(
+                                "timeout: {s:?} is not a duration between 1s and {}h, like 45m or 600s",
+                                MAX_TIMEOUT.as_secs() / 3600
+                            ),
+                        )
+                    })?
             }
         };
         let monitor = match &raw.monitor {
@@ -189,7 +207,10 @@ impl Loader<'_> {
             Some(r) => Some(self.render("region", r, &ctx)?).filter(|s| !s.is_empty()),
             None => None,
         };
+        let limits = Limits::parse(raw.limits.as_ref(), &opts.env)
+            .map_err(|m| self.at(line_of(self.text, "limits:"), m))?;
         Ok(Plan {
+            limits,
             source: self.path.to_path_buf(),
             stack,
             region,
@@ -239,9 +260,19 @@ impl Loader<'_> {
                         "local.bees: must be between 1 and 64",
                     ));
                 }
+                let serve = match serve {
+                    None => None,
+                    // 0 asks for any free port.
+                    Some(p) => Some(u16::try_from(p).map_err(|_| {
+                        self.at(
+                            line_of(self.text, "serve:"),
+                            format!("local.serve: {p} is not a TCP port (0 to 65535)"),
+                        )
+                    })?),
+                };
                 Ok(Target::Local {
                     bees: bees as u32,
-                    serve: serve.map(|p| p as u16),
+                    serve,
                 })
             }
             other => Err(self.at(
@@ -326,4 +357,42 @@ impl Loader<'_> {
         };
         Ok(Template { body, format })
     }
+}
+
+/// `--var K=V` for a K the blueprint does not declare, with the closest
+/// declared name: a typo must not silently render the placeholder.
+fn unknown_var(path: &Path, name: &str, declared: &BTreeMap<String, Value>) -> String {
+    let close = declared
+        .keys()
+        .map(|k| (edit_distance(k, name), k))
+        .filter(|(d, _)| *d <= 2)
+        .min();
+    let hint = match close {
+        Some((_, k)) => format!(" (did you mean `{k}`?)"),
+        None if declared.is_empty() => " (the blueprint declares no vars)".to_string(),
+        None => format!(
+            " (declared: {})",
+            declared.keys().cloned().collect::<Vec<_>>().join(", ")
+        ),
+    };
+    format!(
+        "--var {name}: {} declares no variable `{name}` in `vars:`{hint}",
+        path.display()
+    )
+}
+
+/// Levenshtein distance, for "did you mean".
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
 }

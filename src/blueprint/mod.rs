@@ -2,6 +2,7 @@
 //! needs no further input before AWS is touched.
 
 mod context;
+pub mod limits;
 mod load;
 mod model;
 mod monitor;
@@ -14,12 +15,17 @@ use serde_json::Value;
 
 use crate::render::{OutputTable, RenderFailure, Renderer};
 pub use context::{Build, RunInfo};
+pub use limits::Limits;
 use load::Loader;
 pub use model::parse_duration;
 use model::{RawBlueprint, scalar_to_string};
 
 /// Default run timeout when the blueprint gives none.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// The longest run timeout accepted: a week. It is added to clocks and
+/// dates, which must not overflow, and no load test needs more.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// Everything wrong with a blueprint, with the file and line at fault.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +48,9 @@ pub enum BlueprintError {
         /// What is wrong, naming the name at fault.
         message: String,
     },
+    /// A command-line value is invalid.
+    #[error("{0}")]
+    Usage(String),
     /// The blueprint refers to outputs of other stacks that must be
     /// fetched first.
     #[error("the blueprint needs outputs of other stacks: {0:?}")]
@@ -119,6 +128,8 @@ pub struct Plan {
     pub timeout: Duration,
     /// Where bees run.
     pub target: Target,
+    /// Guardrails on bees, duration and instance-hours.
+    pub limits: Limits,
     /// The system under test to watch, if any.
     pub monitor: Option<crate::monitor::Spec>,
 }

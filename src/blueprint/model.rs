@@ -44,6 +44,8 @@ pub struct RawBlueprint {
     /// JMeter properties passed to every bee (`-Jkey=value`).
     #[serde(default)]
     pub properties: BTreeMap<String, Value>,
+    /// Guardrails: most bees, longest duration, most instance-hours.
+    pub limits: Option<super::limits::RawLimits>,
     /// The system under test, watched in CloudWatch during the run.
     pub monitor: Option<RawMonitor>,
 }
@@ -132,12 +134,14 @@ pub fn parse_duration(s: &str) -> Option<u64> {
         }
         let n: u64 = num.parse().ok()?;
         num.clear();
-        total += n * match c {
+        let unit = match c {
             's' => 1,
             'm' => 60,
             'h' => 3600,
             _ => return None,
         };
+        // Checked: `99999999999999999999h` must be an error, not a wrap.
+        total = total.checked_add(n.checked_mul(unit)?)?;
     }
     num.is_empty().then_some(total)
 }
@@ -153,5 +157,7 @@ mod tests {
         assert_eq!(parse_duration("1h30m"), Some(5400));
         assert_eq!(parse_duration("10x"), None);
         assert_eq!(parse_duration("10m5"), None);
+        assert_eq!(parse_duration("9999999999999999999h"), None);
+        assert_eq!(parse_duration("18446744073709551615s1s"), None);
     }
 }

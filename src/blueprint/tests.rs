@@ -155,7 +155,7 @@ fn unknown_userdata_name_in_template() {
 #[test]
 fn yaml_error_names_the_line() {
     let (d, _) = project();
-    let bp = d.file("bad.yml", "stack: x\nvars: { a: 1\nbucket: b\n");
+    let bp = d.file("bad.yml", "stack: x\nvars: { a: 1\nbucket: bkt\n");
     let e = err(&bp);
     assert!(e.contains("bad.yml:"), "{e}");
     assert!(!e.contains(" at line "), "{e}");
@@ -164,13 +164,13 @@ fn yaml_error_names_the_line() {
 #[test]
 fn missing_required_field() {
     let (d, _) = project();
-    let bp = d.file("bad.yml", "stack: x\nbucket: b\n");
+    let bp = d.file("bad.yml", "stack: x\nbucket: bkt\n");
     assert!(
         err(&bp).ends_with(
             "bad.yml:1: missing required field `template` (the CloudFormation template)"
         )
     );
-    let bp = d.file("bad2.yml", "bucket: b\n");
+    let bp = d.file("bad2.yml", "bucket: bkt\n");
     assert!(err(&bp).contains("missing field `stack`"), "{}", err(&bp));
 }
 

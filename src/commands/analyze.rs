@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use crate::cli::{AnalyzeArgs, GlobalArgs, OutputMode};
+use crate::report;
 use crate::results::{self, ResultsError, Summary, table};
 
 /// Reads the files and prints (and optionally writes) the summary.
@@ -43,6 +44,17 @@ pub async fn run(global: &GlobalArgs, args: AnalyzeArgs) -> anyhow::Result<ExitC
     if let Some(path) = &args.json {
         std::fs::write(path, summary.to_json())
             .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let Some(path) = &args.html {
+        // Through the JSON, as `stampede report` reads it: the same page.
+        let (summary, extras) = report::input::parse_summary(path, &summary.to_json())
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let html = report::render(&report::Inputs {
+            summary,
+            extras,
+            ..report::Inputs::default()
+        });
+        std::fs::write(path, html).with_context(|| format!("writing {}", path.display()))?;
     }
     if let Some(path) = &args.markdown {
         std::fs::write(path, table::markdown(&summary))

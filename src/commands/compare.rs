@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use crate::cli::{CompareArgs, GlobalArgs, OutputMode};
-use crate::exit;
+use crate::exit::Outcome;
 use crate::gate::{Gate, Verdict, judge, report};
 use crate::results::{self, table};
 
@@ -42,17 +42,18 @@ pub async fn run(global: &GlobalArgs, args: CompareArgs) -> anyhow::Result<ExitC
         );
         std::fs::write(path, md).with_context(|| format!("writing {}", path.display()))?;
     }
-    Ok(ExitCode::from(verdict_code(
-        outcome.verdict,
-        args.unstable_exit,
-    )))
+    Ok(ExitCode::from(
+        verdict_outcome(outcome.verdict, args.unstable_exit).code(),
+    ))
 }
 
-/// The exit code of a verdict.
-pub fn verdict_code(v: Verdict, unstable_exit: u8) -> u8 {
+/// The outcome of a gate verdict.
+pub fn verdict_outcome(v: Verdict, unstable_exit: u8) -> Outcome {
     match v {
-        Verdict::Pass => exit::PASSED,
-        Verdict::Unstable => unstable_exit,
-        Verdict::Fail => exit::FAILED,
+        Verdict::Pass => Outcome::Passed,
+        Verdict::Unstable => Outcome::Unstable {
+            code: unstable_exit,
+        },
+        Verdict::Fail => Outcome::GateFailed,
     }
 }

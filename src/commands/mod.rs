@@ -11,6 +11,7 @@ mod observe;
 mod plan;
 mod reap;
 mod render;
+mod report;
 mod run;
 mod ship;
 
@@ -29,6 +30,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Reap(args) => reap::run(g, args).await,
         Command::Analyze(args) => analyze::run(g, args).await,
         Command::Compare(args) => compare::run(g, args).await,
+        Command::Report(args) => report::run(g, args).await,
         Command::Ship(args) => ship::run(g, args).await,
         Command::Bee(args) => bee::run(g, args).await,
         Command::Collect(args) => collect::run(g, args).await,

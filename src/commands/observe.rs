@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use crate::cli::{GlobalArgs, ObserveArgs};
 use crate::exit;
 use crate::interrupt::Interrupt;
-use crate::stack::{Follower, Stop, Until, phase};
+use crate::stack::{Follower, Stop, Until, phase, status};
 use crate::ui::Reporter;
 
 /// Shows the stack's history, then follows it until it settles.
@@ -27,7 +27,7 @@ pub async fn run(global: &GlobalArgs, args: ObserveArgs) -> anyhow::Result<ExitC
             "interrupted".to_string(),
         ),
         Stop::Gone => (exit::PASSED, "DELETE_COMPLETE".to_string()),
-        Stop::Settled(s) if s.contains("ROLLBACK") || s.ends_with("_FAILED") => {
+        Stop::Settled(s) if status::is_failed(s) => {
             if let Some(c) = phase::root_cause(f.history()) {
                 ui.warn(&format!(
                     "root cause: {} ({}) {}: {}",

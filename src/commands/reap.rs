@@ -9,18 +9,19 @@ use crate::aws::cfn::StackInfo;
 use crate::cli::{GlobalArgs, ReapArgs};
 use crate::exit;
 use crate::interrupt::Interrupt;
-use crate::stack::Follower;
 use crate::stack::cleanup::{self, Deletion};
+use crate::stack::{Follower, status};
 use crate::ui::Reporter;
 
 /// The tag `run` puts on every stack it creates.
 pub const EXPIRES_TAG: &str = "stampede:expires-at";
 
 /// Stacks whose expiry has passed at `now`, and are not already deleting.
+/// A DELETE_FAILED stack still costs money, so it is reaped again.
 pub fn expired(stacks: &[StackInfo], now: DateTime<Utc>) -> Vec<&StackInfo> {
     stacks
         .iter()
-        .filter(|s| !s.status.starts_with("DELETE_"))
+        .filter(|s| !status::is_deleting(&s.status))
         .filter(|s| {
             s.tags
                 .iter()
@@ -48,14 +49,22 @@ pub async fn run(global: &GlobalArgs, args: ReapArgs) -> anyhow::Result<ExitCode
             continue;
         }
         ui.info(&format!("deleting expired stack {} ({})", s.name, s.status));
-        let mut f = Follower::new(&clients.cfn, &ui, &s.id, global.poll_interval);
-        f.skip_history().await?;
-        let d = cleanup::delete(&mut f, &s.id, true, interrupt.token()).await?;
-        if d != Deletion::Deleted {
-            if let Some(advice) = cleanup::advice(&s.name, &d) {
-                ui.warn(&advice);
+        // One stack's error must not keep the others alive.
+        match reap_one(&clients, &ui, global, s, &interrupt).await {
+            Ok(Deletion::Deleted) => {}
+            Ok(d) => {
+                if let Some(advice) = cleanup::advice(&s.name, &d) {
+                    ui.warn(&advice);
+                }
+                code = interrupt.exit_code().unwrap_or(exit::INFRA);
             }
-            code = interrupt.exit_code().unwrap_or(exit::INFRA);
+            Err(e) => {
+                ui.warn(&format!(
+                    "could not delete {}: {e:#}; delete it with: stampede delete {}",
+                    s.name, s.name
+                ));
+                code = exit::INFRA;
+            }
         }
         if interrupt.exit_code().is_some() {
             break;
@@ -63,6 +72,18 @@ pub async fn run(global: &GlobalArgs, args: ReapArgs) -> anyhow::Result<ExitCode
     }
     ui.finish(serde_json::json!({"exit_code": code}));
     Ok(ExitCode::from(code))
+}
+
+async fn reap_one(
+    clients: &crate::aws::Clients,
+    ui: &Reporter,
+    global: &GlobalArgs,
+    s: &StackInfo,
+    interrupt: &Interrupt,
+) -> anyhow::Result<Deletion> {
+    let mut f = Follower::new(&clients.cfn, ui, &s.id, global.poll_interval);
+    f.skip_history().await?;
+    Ok(cleanup::delete(&mut f, &s.id, true, interrupt.token()).await?)
 }
 
 #[cfg(test)]
@@ -92,11 +113,12 @@ mod tests {
             stack("fresh", "CREATE_IN_PROGRESS", Some("2026-11-24T13:00:00Z")),
             stack("foreign", "CREATE_COMPLETE", None),
             stack("going", "DELETE_IN_PROGRESS", Some("2026-11-24T11:00:00Z")),
+            stack("stuck", "DELETE_FAILED", Some("2026-11-24T11:00:00Z")),
         ];
         let names: Vec<&str> = expired(&stacks, now)
             .iter()
             .map(|s| s.name.as_str())
             .collect();
-        assert_eq!(names, vec!["old"]);
+        assert_eq!(names, vec!["old", "stuck"]);
     }
 }

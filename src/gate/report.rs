@@ -19,7 +19,7 @@ fn rows(o: &Outcome) -> Vec<[String; 7]> {
         .map(|c| {
             [
                 c.criterion.clone(),
-                c.label.clone(),
+                crate::results::table::escape_label(&c.label),
                 value(c.metric, c.baseline),
                 value(c.metric, c.current),
                 change(c),
@@ -85,10 +85,30 @@ pub fn markdown(o: &Outcome) -> String {
 }
 
 fn xml(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            // Kept through attribute-value normalisation.
+            '\n' => out.push_str("&#10;"),
+            '\r' => out.push_str("&#13;"),
+            // Not allowed in XML 1.0, not even as references: written as
+            // an escape, so the file stays well-formed.
+            '\u{0}'..='\u{8}'
+            | '\u{b}'
+            | '\u{c}'
+            | '\u{e}'..='\u{1f}'
+            | '\u{fffe}'
+            | '\u{ffff}' => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// JUnit XML: one testcase per criterion and label. Failed checks are

@@ -7,7 +7,7 @@ use std::io::Write;
 use serde_json::json;
 
 use super::tail::{Header, Row};
-use crate::results::jtl::parse_timestamp;
+use crate::results::jtl::{Columns, parse_row};
 
 /// How a column is written into the document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +74,7 @@ pub fn index_template(index: &str) -> serde_json::Value {
 
 /// Writes rows of one file as bulk items.
 pub struct DocWriter {
+    cols: Columns,
     fields: Vec<(usize, &'static str, Kind)>,
     action_prefix: String,
     tail: String,
@@ -97,6 +98,7 @@ impl DocWriter {
         let id = serde_json::to_string(&format!("{bee}-")).unwrap_or_default();
         let id_open = id.strip_suffix('"').unwrap_or(&id);
         DocWriter {
+            cols: header.cols.clone(),
             fields,
             action_prefix: format!(
                 "{{\"index\":{{\"_index\":{},\"_id\":{id_open}",
@@ -107,16 +109,25 @@ impl DocWriter {
     }
 
     /// Appends the action and document lines of `row`; `false` (and
-    /// nothing written) when the row is malformed.
+    /// nothing written) when the row is malformed. Whether it is, and its
+    /// timestamp, elapsed time and success, come from the row model that
+    /// `analyze` reads with ([`parse_row`]), so both count the same rows.
+    /// Other columns are best effort: a value that does not read as its
+    /// type is left out of the document.
     pub fn write(&self, row: &Row, out: &mut Vec<u8>) -> bool {
-        let start = out.len();
+        let Some(sample) = parse_row(&row.record, &self.cols) else {
+            return false;
+        };
         let _ = write!(out, "{}{}\"}}}}\n{{", self.action_prefix, row.offset);
         let mut first = true;
         for &(i, field, kind) in &self.fields {
             let Some(raw) = row.record.get(i) else {
                 continue;
             };
-            if raw.is_empty() && kind != Kind::Text {
+            let ts = i == self.cols.timestamp;
+            let number = kind == Kind::Number && is_number(raw);
+            let model = ts || i == self.cols.elapsed || Some(i) == self.cols.success;
+            if !(model || number || kind == Kind::Text) {
                 continue;
             }
             if !first {
@@ -124,34 +135,16 @@ impl DocWriter {
             }
             first = false;
             let _ = write!(out, "\"{field}\":");
-            let ok = match kind {
-                Kind::Number => number(raw, out),
-                Kind::Bool => match raw {
-                    b"true" | b"TRUE" => {
-                        out.extend_from_slice(b"true");
-                        true
-                    }
-                    b"false" | b"FALSE" => {
-                        out.extend_from_slice(b"false");
-                        true
-                    }
-                    _ => false,
-                },
-                Kind::Time => match parse_timestamp(raw) {
-                    Some(ms) => {
-                        let _ = write!(out, "{ms}");
-                        true
-                    }
-                    None => false,
-                },
-                Kind::Text => {
-                    let _ = serde_json::to_writer(&mut *out, &String::from_utf8_lossy(raw));
-                    true
-                }
-            };
-            if !ok {
-                out.truncate(start);
-                return false;
+            if ts {
+                let _ = write!(out, "{}", sample.timestamp);
+            } else if i == self.cols.elapsed {
+                let _ = write!(out, "{}", sample.elapsed);
+            } else if Some(i) == self.cols.success {
+                let _ = write!(out, "{}", sample.success);
+            } else if number {
+                out.extend_from_slice(raw);
+            } else {
+                let _ = serde_json::to_writer(&mut *out, &String::from_utf8_lossy(raw));
             }
         }
         out.extend_from_slice(self.tail.as_bytes());
@@ -159,26 +152,23 @@ impl DocWriter {
     }
 }
 
-fn number(raw: &[u8], out: &mut Vec<u8>) -> bool {
-    if raw.iter().all(u8::is_ascii_digit) && raw.len() < 19 {
-        out.extend_from_slice(raw);
-        true
-    } else {
-        false
-    }
+/// A count as JMeter writes them (and as the index maps them: `long`).
+fn is_number(raw: &[u8]) -> bool {
+    !raw.is_empty() && raw.len() < 19 && raw.iter().all(u8::is_ascii_digit)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::tail::DEFAULT_NAMES;
     use crate::results::jtl::Columns;
+    use crate::results::layout::DEFAULT_NAMES;
 
     #[test]
     fn rows_become_typed_documents_with_stable_ids() {
         let header = Header {
             names: DEFAULT_NAMES.iter().map(|s| s.to_string()).collect(),
             cols: Columns::DEFAULT,
+            delimiter: b',',
         };
         let w = DocWriter::new(&header, "idx", "i-1", "r1");
         let mut record = csv::ByteRecord::new();
@@ -223,6 +213,7 @@ mod tests {
         let header = Header {
             names: vec!["timeStamp".into(), "elapsed".into(), "label".into()],
             cols: Columns::DEFAULT,
+            delimiter: b',',
         };
         let w = DocWriter::new(&header, "idx", "b", "r");
         let mut record = csv::ByteRecord::new();
@@ -232,5 +223,61 @@ mod tests {
         let mut out = b"keep".to_vec();
         assert!(!w.write(&Row { offset: 0, record }, &mut out));
         assert_eq!(out, b"keep");
+    }
+
+    /// A row is shipped exactly when `analyze` counts it: one row model.
+    #[test]
+    fn shipping_and_analyze_agree_on_every_row() {
+        use crate::results::layout::{Format, detect};
+        let header = "timeStamp,elapsed,label,responseCode,success,bytes";
+        let rows = [
+            ("1700000000000,5,a,200,true,10", true),
+            ("1700000000000,5,a,200,True,10", true),
+            ("1700000000000,5,a,200,FALSE,10", true),
+            ("2023-11-14T22:13:20.123+01:00,5,a,200,true,10", true),
+            ("1700000000000,5,a,200,true,ten", true),
+            ("1700000000000,,a,200,true,10", false),
+            ("1700000000000,5,a,200,fork,10", false),
+            ("1700000000000,5,a,200,,10", false),
+            ("-1,5,a,200,true,10", false),
+            ("1700000000000,5,a,200", false),
+        ];
+        let text = format!("{header}\n{}\n", rows.map(|r| r.0).join("\n"));
+        let Ok(Format::Csv(layout)) = detect(text.as_bytes()) else {
+            panic!("a CSV header");
+        };
+        let h = Header {
+            names: layout.names.clone(),
+            cols: layout.cols.clone(),
+            delimiter: layout.delimiter,
+        };
+        let w = DocWriter::new(&h, "idx", "b", "r");
+        let (agg, report) = crate::results::analyze::analyze_reader(
+            std::path::Path::new("t.jtl"),
+            std::io::Cursor::new(text.clone().into_bytes()),
+            1,
+        )
+        .unwrap();
+        let mut shipped = 0;
+        for (i, (row, valid)) in rows.iter().enumerate() {
+            let mut record = csv::ByteRecord::new();
+            for f in row.split(',') {
+                record.push_field(f.as_bytes());
+            }
+            let mut out = Vec::new();
+            let ok = w.write(&Row { offset: 0, record }, &mut out);
+            assert_eq!(ok, *valid, "row {i}: {row}");
+            shipped += u64::from(ok);
+            if ok {
+                let doc: serde_json::Value =
+                    serde_json::from_str(String::from_utf8(out).unwrap().lines().nth(1).unwrap())
+                        .unwrap();
+                assert_eq!(doc["success"], !row.contains("FALSE"), "{row}");
+                assert_eq!(doc["elapsed"], 5);
+                assert_eq!(doc.get("bytes").is_some(), !row.ends_with("ten"), "{row}");
+            }
+        }
+        assert_eq!((agg.count(), report.rows), (shipped, shipped));
+        assert_eq!(report.malformed.count, rows.len() as u64 - shipped);
     }
 }

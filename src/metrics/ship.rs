@@ -167,7 +167,7 @@ pub async fn ship(
     loop {
         if next.len() == 0 {
             if complete {
-                stats.malformed = src.malformed;
+                stats.malformed = src.malformed + src.tail.oversized();
                 return Ok(stats);
             }
             wait(writer_done.as_mut()).await;

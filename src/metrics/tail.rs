@@ -1,42 +1,26 @@
 //! Reads the complete rows of a JTL that JMeter is still writing. Only
 //! rows ending in a newline are taken (a half-written last line waits for
-//! the rest), unless the writer has finished.
+//! the rest), unless the writer has finished. The layout (delimiter,
+//! header or JMeter's default columns) is told as `analyze` tells it, and
+//! a row longer than `analyze` reads is dropped and counted.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use crate::results::jtl::Columns;
-use crate::results::split::last_boundary;
+use crate::results::layout::{CsvLayout, Format, HEAD_BYTES, detect};
+use crate::results::split::{MAX_ROW, last_boundary};
 
-/// JMeter 5.x's default columns, for files without a header.
-pub const DEFAULT_NAMES: [&str; 17] = [
-    "timeStamp",
-    "elapsed",
-    "label",
-    "responseCode",
-    "responseMessage",
-    "threadName",
-    "dataType",
-    "success",
-    "failureMessage",
-    "bytes",
-    "sentBytes",
-    "grpThreads",
-    "allThreads",
-    "URL",
-    "Latency",
-    "IdleTime",
-    "Connect",
-];
-
-/// The file's columns.
+/// The file's layout.
 #[derive(Debug, Clone)]
 pub struct Header {
     /// Column names, in file order.
     pub names: Vec<String>,
     /// Where the needed columns are.
     pub cols: Columns,
+    /// The field delimiter.
+    pub delimiter: u8,
 }
 
 /// One row and the byte offset it starts at (its identity).
@@ -58,6 +42,9 @@ pub struct Tail {
     header: Option<Header>,
     header_end: u64,
     eof: bool,
+    /// Inside a row longer than [`MAX_ROW`], dropped up to its newline.
+    skipping: bool,
+    oversized: u64,
 }
 
 /// Most bytes one poll reads.
@@ -74,10 +61,12 @@ impl Tail {
             header: None,
             header_end: from,
             eof: false,
+            skipping: false,
+            oversized: 0,
         })
     }
 
-    /// The file's columns, once its first line has been read.
+    /// The file's layout, once its first line has been read.
     pub fn header(&self) -> Option<&Header> {
         self.header.as_ref()
     }
@@ -92,6 +81,11 @@ impl Tail {
         self.eof
     }
 
+    /// Rows longer than [`MAX_ROW`] dropped so far (malformed rows).
+    pub fn oversized(&self) -> u64 {
+        self.oversized
+    }
+
     /// New complete rows, reading at most [`MAX_READ`] bytes, so memory
     /// stays bounded and a big file is shipped as it is read. With
     /// `finished`, the writer is done and a last line without its newline
@@ -102,7 +96,18 @@ impl Tail {
         let read = (&mut self.file).take(MAX_READ).read_to_end(&mut self.buf)?;
         self.eof = (read as u64) < MAX_READ;
         let whole = finished && self.eof;
-        let end = match last_boundary(&self.buf) {
+        if self.skipping && !self.skip_to_line_end() {
+            return Ok(Vec::new());
+        }
+        let Some(delimiter) = self.delimiter(whole)? else {
+            return Ok(Vec::new());
+        };
+        let boundary = last_boundary(&self.buf, delimiter);
+        if boundary.is_none() && self.buf.len() >= MAX_ROW {
+            self.drop_long_row(whole);
+            return Ok(Vec::new());
+        }
+        let end = match boundary {
             _ if whole => self.buf.len(),
             Some(i) => i + 1,
             None => return Ok(Vec::new()),
@@ -111,18 +116,17 @@ impl Tail {
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
+            .delimiter(delimiter)
             .from_reader(&self.buf[..end]);
         let mut record = csv::ByteRecord::new();
         while reader.read_byte_record(&mut record).unwrap_or(false) {
-            let offset = self.base + record.position().map_or(0, |p| p.byte());
-            if self.header.is_none() {
-                let (header, is_header) = read_header(&self.path, &record, offset)?;
-                self.header = Some(header);
-                if is_header {
-                    continue;
-                }
-            }
+            let start = record.position().map_or(0, |p| p.byte());
+            let offset = self.base + start;
             if offset < self.header_end {
+                continue;
+            }
+            if reader.position().byte() - start > MAX_ROW as u64 {
+                self.oversized += 1;
                 continue;
             }
             rows.push(Row {
@@ -130,37 +134,78 @@ impl Tail {
                 record: record.clone(),
             });
         }
-        self.buf.drain(..end);
-        self.base += end as u64;
+        self.drop_front(end);
         Ok(rows)
     }
-}
 
-/// Takes the first record as the header when it is one (`true`);
-/// otherwise the file has JMeter's default columns (`false`).
-fn read_header(path: &Path, record: &csv::ByteRecord, offset: u64) -> io::Result<(Header, bool)> {
-    match Columns::from_header(record.iter()) {
-        Some(Ok(cols)) if offset == 0 => Ok((
-            Header {
-                names: record
-                    .iter()
-                    .map(|f| String::from_utf8_lossy(f).into_owned())
-                    .collect(),
-                cols,
-            },
-            true,
-        )),
-        Some(Err(m)) => Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("{}:1: {m}", path.display()),
-        )),
-        _ => Ok((
-            Header {
-                names: DEFAULT_NAMES.iter().map(|s| s.to_string()).collect(),
-                cols: Columns::DEFAULT,
-            },
-            false,
-        )),
+    /// Drops what is left of a row too long to read, up to its newline:
+    /// `false` if it has not come yet.
+    fn skip_to_line_end(&mut self) -> bool {
+        match memchr::memchr(b'\n', &self.buf) {
+            Some(i) => {
+                self.drop_front(i + 1);
+                self.skipping = false;
+                true
+            }
+            None => {
+                self.drop_front(self.buf.len());
+                false
+            }
+        }
+    }
+
+    /// The delimiter, telling the layout from the file's first line (and
+    /// dropping its header) on the first call that has it; `None` while
+    /// that line is still being written.
+    fn delimiter(&mut self, whole: bool) -> io::Result<Option<u8>> {
+        if let Some(h) = &self.header {
+            return Ok(Some(h.delimiter));
+        }
+        let line_done = memchr::memchr(b'\n', &self.buf).is_some();
+        if !(whole || line_done || self.buf.len() >= HEAD_BYTES) {
+            return Ok(None);
+        }
+        let layout = self.layout()?;
+        self.drop_front(layout.header_len);
+        self.header = Some(Header {
+            names: layout.names,
+            cols: layout.cols,
+            delimiter: layout.delimiter,
+        });
+        Ok(Some(layout.delimiter))
+    }
+
+    /// The buffer starts a row longer than `analyze` reads: dropped up to
+    /// the first newline past the limit (or, when that has not come yet,
+    /// up to it later), and counted.
+    fn drop_long_row(&mut self, whole: bool) {
+        self.oversized += 1;
+        match memchr::memchr(b'\n', &self.buf[MAX_ROW..]) {
+            Some(i) => self.drop_front(MAX_ROW + i + 1),
+            None => {
+                self.drop_front(self.buf.len());
+                self.skipping = !whole;
+            }
+        }
+    }
+
+    fn drop_front(&mut self, n: usize) {
+        self.buf.drain(..n);
+        self.base += n as u64;
+    }
+
+    /// The layout, from the file's first bytes.
+    fn layout(&self) -> io::Result<CsvLayout> {
+        let head = &self.buf[..self.buf.len().min(HEAD_BYTES)];
+        let bad = |m: String| io::Error::new(io::ErrorKind::InvalidData, m);
+        match detect(head) {
+            Ok(Format::Csv(layout)) => Ok(layout),
+            Ok(Format::Xml) => Err(bad(format!(
+                "{}: an XML JTL cannot be followed; `stampede analyze` reads it",
+                self.path.display()
+            ))),
+            Err(m) => Err(bad(format!("{}:1: {m}", self.path.display()))),
+        }
     }
 }
 
@@ -207,5 +252,42 @@ mod tests {
         let rows = t.poll(true).unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(&rows[0].record[2], b"b");
+    }
+
+    #[test]
+    fn delimiter_told_as_analyze_tells_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.jtl");
+        std::fs::write(
+            &path,
+            "timeStamp\telapsed\tlabel\tsuccess\n1\t5\ta, b\ttrue\n2\t6\t\tat Foo.bar\tfalse\n",
+        )
+        .unwrap();
+        let mut t = Tail::open(&path, 0).unwrap();
+        let rows = t.poll(true).unwrap();
+        assert_eq!(t.header().unwrap().delimiter, b'\t');
+        assert_eq!(rows.len(), 2);
+        assert_eq!(&rows[0].record[2], b"a, b");
+        assert_eq!(rows[1].record.len(), 5);
+    }
+
+    #[test]
+    fn a_row_longer_than_analyze_reads_is_dropped_and_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.jtl");
+        let mut f = File::create(&path).unwrap();
+        write!(f, "timeStamp,elapsed,label,success\n1,5,a,true\n2,6,").unwrap();
+        f.write_all(&vec![b'x'; MAX_ROW + (5 << 20)]).unwrap();
+        write!(f, ",true\n3,7,c,true\n").unwrap();
+        let mut t = Tail::open(&path, 0).unwrap();
+        let mut labels = Vec::new();
+        for _ in 0..10 {
+            for r in t.poll(true).unwrap() {
+                labels.push(String::from_utf8_lossy(&r.record[2]).into_owned());
+            }
+            assert!(t.buf.len() <= MAX_ROW + MAX_READ as usize);
+        }
+        assert_eq!(labels, ["a", "c"]);
+        assert_eq!(t.oversized(), 1);
     }
 }

@@ -34,6 +34,14 @@ pub struct Correlation {
     pub events: Vec<Event>,
 }
 
+impl Correlation {
+    /// Puts the series and events into a run's summary.
+    pub fn apply(self, summary: &mut crate::results::summary::Summary) {
+        summary.monitor = self.monitor;
+        summary.events = self.events;
+    }
+}
+
 /// The run's watcher.
 pub struct Watcher {
     spec: Spec,

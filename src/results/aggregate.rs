@@ -7,6 +7,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use hdrhistogram::Histogram;
 
 use super::jtl::Sample;
+use super::series::Series;
 
 /// Highest latency we track exactly enough: one hour. Longer samples are
 /// clamped into the top bucket (their count and max stay exact).
@@ -128,6 +129,8 @@ pub struct Aggregate {
     index: HashMap<Box<[u8]>, usize, BuildHasherDefault<LabelHasher>>,
     /// Labels and their stats, in first-seen order.
     pub labels: Vec<(String, LabelStats)>,
+    /// Per-interval aggregates, by the same label index as `labels`.
+    pub series: Series,
 }
 
 impl Aggregate {
@@ -139,6 +142,7 @@ impl Aggregate {
             None => self.insert(s.label),
         };
         self.labels[i].1.record(s);
+        self.series.record(i, s.timestamp, s.elapsed, s.success);
     }
 
     fn insert(&mut self, label: &[u8]) -> usize {
@@ -153,12 +157,13 @@ impl Aggregate {
 
     /// Adds everything in `other`.
     pub fn merge(&mut self, other: &Aggregate) {
-        for (label, stats) in &other.labels {
+        for (j, (label, stats)) in other.labels.iter().enumerate() {
             let i = match self.index.get(label.as_bytes()) {
                 Some(&i) => i,
                 None => self.insert(label.as_bytes()),
             };
             self.labels[i].1.merge(stats);
+            self.series.merge_label(i, &other.series, j);
         }
     }
 

@@ -1,7 +1,8 @@
 //! One streaming pass over JTL files: a reader thread cuts blocks (and
 //! inflates .gz), worker threads parse and aggregate, the partial
 //! aggregates merge at the end. Memory stays bounded by the blocks in
-//! flight, whatever the file's size.
+//! flight, whatever the file's size. XML JTLs are read by
+//! [`super::xml`], on one thread.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -10,11 +11,11 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 
-use flate2::read::MultiGzDecoder;
-
 use super::ResultsError;
 use super::aggregate::{Aggregate, LocalAggregate};
+use super::inflate::Inflate;
 use super::jtl::Columns;
+use super::layout::{Format, HEAD_BYTES, detect};
 use super::rows::RowReader;
 use super::split::{Block, Splitter};
 
@@ -32,7 +33,7 @@ pub struct Malformed {
 }
 
 impl Malformed {
-    fn add(&mut self, line: u64) {
+    pub(crate) fn add(&mut self, line: u64) {
         self.count += 1;
         if self.first_lines.len() < KEEP_BAD_LINES {
             self.first_lines.push(line);
@@ -79,7 +80,7 @@ pub fn analyze_paths(paths: &[PathBuf], workers: usize) -> Result<Analysis, Resu
     for path in paths {
         let file = File::open(path).map_err(|source| ResultsError::Io {
             path: path.clone(),
-            source,
+            error: source,
         })?;
         let (agg, report) = analyze_reader(path, file, workers)?;
         out.aggregate.absorb(agg);
@@ -88,7 +89,8 @@ pub fn analyze_paths(paths: &[PathBuf], workers: usize) -> Result<Analysis, Resu
     Ok(out)
 }
 
-/// Reads one JTL (plain or gzip, told apart by its magic bytes).
+/// Reads one JTL: CSV or XML, plain or gzip (told apart by its magic
+/// bytes; see [`Inflate`] for the bound on what it may expand to).
 pub fn analyze_reader<R: Read + Send + 'static>(
     path: &Path,
     reader: R,
@@ -96,7 +98,7 @@ pub fn analyze_reader<R: Read + Send + 'static>(
 ) -> Result<(Aggregate, FileReport), ResultsError> {
     let io_err = |source| ResultsError::Io {
         path: path.to_path_buf(),
-        source,
+        error: source,
     };
     let mut buffered = BufReader::with_capacity(64 * 1024, reader);
     let gzip = buffered
@@ -104,34 +106,36 @@ pub fn analyze_reader<R: Read + Send + 'static>(
         .map_err(io_err)?
         .starts_with(&[0x1f, 0x8b]);
     let mut text: Box<dyn BufRead + Send> = if gzip {
-        Box::new(BufReader::with_capacity(
-            64 * 1024,
-            MultiGzDecoder::new(buffered),
-        ))
+        Box::new(BufReader::with_capacity(64 * 1024, Inflate::new(buffered)))
     } else {
         Box::new(buffered)
     };
-    let mut first = Vec::new();
-    text.read_until(b'\n', &mut first).map_err(io_err)?;
-    let header = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .from_reader(&first[..])
-        .byte_records()
-        .next()
-        .and_then(Result::ok);
-    let (cols, first_line, replay) =
-        match header.as_ref().and_then(|h| Columns::from_header(h.iter())) {
-            Some(Ok(cols)) => (cols, 2, Vec::new()),
-            Some(Err(message)) => {
-                return Err(ResultsError::Header {
-                    path: path.to_path_buf(),
-                    message,
-                });
-            }
-            None => (Columns::DEFAULT, 1, first),
-        };
-    let stream = Cursor::new(replay).chain(text);
-    run_workers(path, stream, first_line, &cols, workers)
+    let mut head = Vec::new();
+    (&mut text)
+        .take(HEAD_BYTES as u64)
+        .read_to_end(&mut head)
+        .map_err(io_err)?;
+    match detect(&head) {
+        Err(message) => Err(ResultsError::Header {
+            path: path.to_path_buf(),
+            message,
+        }),
+        Ok(Format::Xml) => super::xml::read(path, BufReader::new(Cursor::new(head).chain(text))),
+        Ok(Format::Csv(layout)) => {
+            let rows = head.split_off(layout.header_len);
+            let stream = Cursor::new(rows).chain(text);
+            let first_line = 1 + layout.header_lines;
+            run_blocks(
+                path,
+                stream,
+                first_line,
+                &layout.cols,
+                layout.delimiter,
+                workers,
+                BLOCK_SIZE,
+            )
+        }
+    }
 }
 
 /// Malformed rows, placed at their file lines once every block before
@@ -167,16 +171,6 @@ impl LineBook {
     }
 }
 
-fn run_workers<R: Read + Send + 'static>(
-    path: &Path,
-    stream: R,
-    first_line: u64,
-    cols: &Columns,
-    workers: usize,
-) -> Result<(Aggregate, FileReport), ResultsError> {
-    run_blocks(path, stream, first_line, cols, workers, BLOCK_SIZE)
-}
-
 /// The pipeline: the reader thread cuts `block_size` blocks into a fixed
 /// set of buffers that come back once parsed, so memory stays at
 /// `(workers + 2) * block_size` whatever the input's size.
@@ -185,6 +179,7 @@ fn run_blocks<R: Read + Send + 'static>(
     stream: R,
     first_line: u64,
     cols: &Columns,
+    delim: u8,
     workers: usize,
     block_size: usize,
 ) -> Result<(Aggregate, FileReport), ResultsError> {
@@ -197,7 +192,7 @@ fn run_blocks<R: Read + Send + 'static>(
     let book = Arc::new(Mutex::new(LineBook::new(first_line)));
     let reader = std::thread::spawn(move || -> io::Result<()> {
         // Workers count lines as they parse: the reader does not.
-        let mut splitter = Splitter::uncounted(stream, block_size);
+        let mut splitter = Splitter::uncounted(stream, delim, block_size);
         let mut made = 1;
         while let Some(block) = splitter.next_block()? {
             if tx.send(block).is_err() {
@@ -227,7 +222,7 @@ fn run_blocks<R: Read + Send + 'static>(
             let back = back_tx.clone();
             let cols = cols.clone();
             let book = book.clone();
-            std::thread::spawn(move || parse_blocks(&rx, &back, &book, &cols))
+            std::thread::spawn(move || parse_blocks(&rx, &back, &book, &cols, delim))
         })
         .collect();
     drop(back_tx);
@@ -250,7 +245,7 @@ fn run_blocks<R: Read + Send + 'static>(
         .expect("reader thread panicked")
         .map_err(|source| ResultsError::Io {
             path: path.to_path_buf(),
-            source,
+            error: source,
         })?;
     let malformed = std::mem::take(&mut book.lock().expect("line book").malformed);
     let report = FileReport {
@@ -266,10 +261,11 @@ fn parse_blocks(
     back: &SyncSender<Vec<u8>>,
     book: &Mutex<LineBook>,
     cols: &Columns,
+    delim: u8,
 ) -> (LocalAggregate, u64) {
     let mut agg = LocalAggregate::default();
     let mut rows = 0;
-    let mut reader = RowReader::new(cols);
+    let mut reader = RowReader::new(cols, delim);
     loop {
         let block = match rx.lock().map(|r| r.recv()) {
             Ok(Ok(b)) => b,

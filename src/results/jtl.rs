@@ -1,7 +1,8 @@
-//! JMeter result (JTL, CSV) rows: columns found by header name, so 2.13
-//! and 5.x files and reordered columns all read the same.
+//! JMeter result (JTL) rows: the one row model that `analyze`, the live
+//! view and shipping all read with. Columns are found by header name, so
+//! 2.13 and 5.x files and reordered columns all read the same.
 
-use chrono::NaiveDateTime;
+mod date;
 
 /// Where the columns we need sit in a row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,14 +21,23 @@ pub struct Columns {
 
 impl Columns {
     /// JMeter's default order, shared by 2.13 and 5.x for the first eight
-    /// columns: what a header-less file is read with.
-    pub const DEFAULT: Columns = Columns {
-        timestamp: 0,
-        elapsed: 1,
-        label: 2,
-        success: Some(7),
-        min_fields: 8,
-    };
+    /// columns: what a header-less file is read with unless some of the
+    /// columns before `success` are switched off (see
+    /// [`super::layout::detect`]).
+    #[cfg(test)]
+    pub const DEFAULT: Columns = Columns::headerless(7);
+
+    /// A header-less file's columns: timestamp, elapsed and label first,
+    /// as JMeter always writes them, and `success` at field `success`.
+    pub const fn headerless(success: usize) -> Columns {
+        Columns {
+            timestamp: 0,
+            elapsed: 1,
+            label: 2,
+            success: Some(success),
+            min_fields: success + 1,
+        }
+    }
 
     /// Reads a header line's fields. `None` when the line is not a header
     /// (the file has none), `Err` naming a missing column when it is one.
@@ -91,23 +101,50 @@ pub struct Sample<'a> {
     pub success: bool,
 }
 
-/// Reads one row's fields with `cols`; `None` when the row is malformed.
+impl<'a> Sample<'a> {
+    /// The sample of a row's raw values, or `None` when the row is
+    /// malformed: a timestamp that is neither epoch milliseconds nor a
+    /// date, an elapsed time that is not a plain decimal, or a success
+    /// that is not `true`/`false` (any case). `success` is `None` when
+    /// the file has no such column: every sample then counts as a success.
+    #[inline(always)]
+    pub fn parse(
+        timestamp: &[u8],
+        elapsed: &[u8],
+        label: &'a [u8],
+        success: Option<&[u8]>,
+    ) -> Option<Self> {
+        let timestamp = parse_timestamp(timestamp)?;
+        let elapsed = parse_u64(elapsed)?;
+        let success = match success {
+            Some(b) => parse_bool(b)?,
+            None => true,
+        };
+        Some(Sample {
+            timestamp,
+            elapsed,
+            label,
+            success,
+        })
+    }
+}
+
+/// Reads one row's fields with `cols`; `None` when the row is malformed
+/// (see [`Sample::parse`], or fewer fields than `cols` needs).
 pub fn parse_row<'a>(row: &'a csv::ByteRecord, cols: &Columns) -> Option<Sample<'a>> {
     if row.len() < cols.min_fields {
         return None;
     }
-    let timestamp = parse_timestamp(row.get(cols.timestamp)?)?;
-    let elapsed = parse_u64(row.get(cols.elapsed)?)?;
     let success = match cols.success {
-        Some(i) => parse_bool(row.get(i)?)?,
-        None => true,
+        Some(i) => Some(row.get(i)?),
+        None => None,
     };
-    Some(Sample {
-        timestamp,
-        elapsed,
-        label: row.get(cols.label)?,
+    Sample::parse(
+        row.get(cols.timestamp)?,
+        row.get(cols.elapsed)?,
+        row.get(cols.label)?,
         success,
-    })
+    )
 }
 
 /// A plain decimal, as JMeter writes counts and times.
@@ -178,35 +215,14 @@ pub(crate) fn parse_bool(b: &[u8]) -> Option<bool> {
     }
 }
 
-/// Formats JMeter users set with `jmeter.save.saveservice.timestamp_format`
-/// most often. Read as UTC: the JTL carries no zone.
-const DATE_FORMATS: &[&str] = &[
-    "%Y/%m/%d %H:%M:%S%.3f",
-    "%Y-%m-%d %H:%M:%S%.3f",
-    "%Y-%m-%d %H:%M:%S,%3f",
-    "%Y/%m/%d %H:%M:%S",
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%dT%H:%M:%S%.3f",
-    "%d/%m/%Y %H:%M:%S",
-];
-
-/// Epoch milliseconds, or one of JMeter's formatted dates.
+/// Epoch milliseconds, or a date as `jmeter.save.saveservice.timestamp_format`
+/// writes it (see [`date::parse`]).
 #[inline]
 pub fn parse_timestamp(b: &[u8]) -> Option<i64> {
     if let Some(n) = parse_u64(b) {
         return i64::try_from(n).ok();
     }
-    parse_date(b)
-}
-
-#[cold]
-fn parse_date(b: &[u8]) -> Option<i64> {
-    let s = std::str::from_utf8(b).ok()?.trim();
-    DATE_FORMATS.iter().find_map(|f| {
-        NaiveDateTime::parse_from_str(s, f)
-            .ok()
-            .map(|d| d.and_utc().timestamp_millis())
-    })
+    date::parse(b)
 }
 
 #[cfg(test)]

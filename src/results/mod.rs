@@ -2,12 +2,16 @@
 
 pub mod aggregate;
 pub mod analyze;
+pub mod inflate;
 pub mod jtl;
+pub mod layout;
 pub(crate) mod rows;
+pub mod series;
 pub(crate) mod split;
 pub mod store;
 pub mod summary;
 pub mod table;
+pub mod xml;
 
 use std::path::PathBuf;
 
@@ -18,12 +22,12 @@ pub use summary::Summary;
 #[derive(Debug, thiserror::Error)]
 pub enum ResultsError {
     /// A file could not be read.
-    #[error("{}: cannot read: {source}", path.display())]
+    #[error("{}: cannot read: {error}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
-        /// Why.
-        source: std::io::Error,
+        /// Why (in the message, not the error chain, so it shows once).
+        error: std::io::Error,
     },
     /// The header lacks a needed column.
     #[error("{}:1: {message}", path.display())]
@@ -69,7 +73,7 @@ pub fn default_workers() -> usize {
 pub fn load_run(path: &std::path::Path) -> Result<Summary, ResultsError> {
     let io = |source| ResultsError::Io {
         path: path.to_path_buf(),
-        source,
+        error: source,
     };
     let mut first = [0u8; 64];
     let n =

@@ -1,8 +1,14 @@
 //! The hot loop of `analyze`: a hand-written JTL row reader that reads the
 //! same records as the `csv` crate (flexible, `"` quoting with `""`
-//! escapes, `\n`, `\r` and `\r\n` terminators, blank lines skipped), but
-//! only splits a row up to the last column it needs and then jumps to the
-//! row's end with `memchr3`.
+//! escapes, `\n`, `\r` and `\r\n` terminators, blank lines skipped, any
+//! one-byte delimiter), but only splits a row up to the last column it
+//! needs and then skips to the row's end. As in `csv`, only a `"` at the
+//! start of a field (after a delimiter or at a row's start) opens a
+//! quoted field; anywhere else it is a literal byte, and so is every
+//! control byte but the line ends (a TAB-indented stack trace in a
+//! `failureMessage` is just text). A property test checks the reader
+//! against `csv` on random texts. A row longer than
+//! [`MAX_ROW`] is malformed (see [`super::split`]).
 //!
 //! One difference from `csv`, on purpose: in a block that is not the end of
 //! the input, a quote that opens a field but never closes is read as a
@@ -13,12 +19,13 @@
 
 use memchr::memchr2;
 
-use super::jtl::{Columns, Sample, parse_bool, parse_timestamp, parse_u64};
+use super::jtl::{Columns, Sample};
+use super::split::MAX_ROW;
 
 /// How a field ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Term {
-    /// A comma: more fields follow.
+    /// A delimiter: more fields follow.
     Delim,
     /// A record terminator.
     Record,
@@ -47,6 +54,8 @@ struct Field {
 /// Reads rows with fixed columns; reusable across blocks.
 pub(crate) struct RowReader {
     cols: Columns,
+    /// The field delimiter.
+    delim: u8,
     /// The fields a row is split into (the rest is skipped whole).
     fields: usize,
     /// Per field: where in a row's [`Values`] its value goes
@@ -66,8 +75,8 @@ const SUCCESS: usize = 3;
 const DISCARD: u8 = 4;
 
 impl RowReader {
-    /// A reader for rows laid out as `cols` says.
-    pub(crate) fn new(cols: &Columns) -> Self {
+    /// A reader for rows laid out as `cols` says, fields split at `delim`.
+    pub(crate) fn new(cols: &Columns, delim: u8) -> Self {
         let fields = cols.min_fields.max(1);
         let mut slots = vec![DISCARD; fields];
         slots[cols.timestamp] = TIMESTAMP as u8;
@@ -78,6 +87,7 @@ impl RowReader {
         }
         RowReader {
             cols: cols.clone(),
+            delim,
             fields,
             slots: slots.into_boxed_slice(),
             scratch: vec![Vec::new(); fields].into_boxed_slice(),
@@ -118,15 +128,17 @@ impl RowReader {
                 _ => {}
             }
             let row_line = line;
+            let row_start = pos;
             let mut n = 0;
             let mut vals = Values::default();
             // Delimiters at or after `pos` in the word at `wpos`: words are
             // read at `wpos + 8k` whatever the fields, so the CPU can work
             // ahead of the field being read, and one word often ends
             // several fields. `ctrl` marks the bytes of `mask` that are
-            // not commas (terminators, or other control bytes to skip).
+            // not delimiters (terminators, or other control bytes to skip).
+            let delim = self.delim;
             let mut wpos = pos;
-            let (mut mask, mut ctrl) = delims(word(data, pos));
+            let (mut mask, mut ctrl) = delims(word(data, pos), delim);
             let term = loop {
                 let (span, next, term) = if data.get(pos) != Some(&b'"') {
                     let end = loop {
@@ -135,7 +147,7 @@ impl RowReader {
                             if wpos >= len {
                                 break;
                             }
-                            (mask, ctrl) = delims(word(data, wpos));
+                            (mask, ctrl) = delims(word(data, wpos), delim);
                         }
                         if mask == 0 {
                             break len;
@@ -153,7 +165,7 @@ impl RowReader {
                         scratch: false,
                     };
                     match data.get(end) {
-                        Some(b',') => (span, end + 1, Term::Delim),
+                        Some(&c) if c == delim => (span, end + 1, Term::Delim),
                         Some(b'\n') => {
                             line += 1;
                             (span, end + 1, Term::Record)
@@ -165,7 +177,7 @@ impl RowReader {
                     let f = self.quoted(data, pos, at_eof, n);
                     line += f.newlines;
                     wpos = f.next;
-                    (mask, ctrl) = delims(word(data, wpos));
+                    (mask, ctrl) = delims(word(data, wpos), delim);
                     (f.span, f.next, f.term)
                 };
                 vals[usize::from(self.slots[n])] = span;
@@ -180,7 +192,9 @@ impl RowReader {
                 pos = next;
                 line += newlines;
             }
-            if n < self.fields {
+            // Rows longer than the splitter lets through whole are
+            // malformed wherever they sit in a block.
+            if n < self.fields || pos - row_start > MAX_ROW {
                 bad(row_line);
                 continue;
             }
@@ -205,18 +219,12 @@ impl RowReader {
     #[inline(always)]
     fn sample<'a>(&'a self, data: &'a [u8], vals: &Values) -> Option<Sample<'a>> {
         let c = &self.cols;
-        let timestamp = parse_timestamp(self.value(data, vals, TIMESTAMP, c.timestamp))?;
-        let elapsed = parse_u64(self.value(data, vals, ELAPSED, c.elapsed))?;
-        let success = match c.success {
-            Some(i) => parse_bool(self.value(data, vals, SUCCESS, i))?,
-            None => true,
-        };
-        Some(Sample {
-            timestamp,
-            elapsed,
-            label: self.value(data, vals, LABEL, c.label),
-            success,
-        })
+        Sample::parse(
+            self.value(data, vals, TIMESTAMP, c.timestamp),
+            self.value(data, vals, ELAPSED, c.elapsed),
+            self.value(data, vals, LABEL, c.label),
+            c.success.map(|i| self.value(data, vals, SUCCESS, i)),
+        )
     }
 
     /// Reads the quoted field opening at `data[pos]`, field number `field`
@@ -247,7 +255,7 @@ impl RowReader {
             if !at_eof {
                 // Never closes in this block: a literal quote (see the
                 // module's comment).
-                return unquoted(data, pos);
+                return unquoted(data, pos, self.delim);
             }
             // csv: the field runs to the end of the input.
             let span = self.keep(data, field, pos + 1, len, escaped, len);
@@ -259,7 +267,7 @@ impl RowReader {
             };
         };
         let (end, next, term) = match data.get(q + 1) {
-            Some(b',') => (q + 1, q + 2, Term::Delim),
+            Some(&c) if c == self.delim => (q + 1, q + 2, Term::Delim),
             Some(b'\n') => {
                 newlines += 1;
                 (q + 1, q + 2, Term::Record)
@@ -269,7 +277,7 @@ impl RowReader {
             // Bytes after the closing quote: csv keeps them, unquoted, up to
             // the next delimiter.
             Some(_) => {
-                let f = unquoted(data, q + 1);
+                let f = unquoted(data, q + 1, self.delim);
                 newlines += f.newlines;
                 (f.span.end, f.next, f.term)
             }
@@ -336,9 +344,9 @@ impl RowReader {
             match data[p] {
                 b'\n' => return (p + 1, newlines + 1),
                 b'\r' => return (p + 1, newlines),
-                // `i` follows a comma, so `p >= 1`. A quote opens a field
-                // only at its start; elsewhere it is a literal byte.
-                _ if data[p - 1] == b',' => {
+                // `i` follows a delimiter, so `p >= 1`. A quote opens a
+                // field only at its start; elsewhere it is a literal byte.
+                b'"' if data[p - 1] == self.delim => {
                     let f = self.quoted(data, p, at_eof, usize::MAX);
                     newlines += f.newlines;
                     if f.term != Term::Delim {
@@ -391,10 +399,10 @@ fn find_ctrl_or_quote(data: &[u8], mut i: usize) -> Option<usize> {
 
 /// Reads the unquoted field starting at `data[pos]`.
 #[inline(always)]
-fn unquoted(data: &[u8], pos: usize) -> Field {
-    let end = find_delim(data, pos);
+fn unquoted(data: &[u8], pos: usize, delim: u8) -> Field {
+    let end = find_delim(data, pos, delim);
     let (next, term, newlines) = match data.get(end) {
-        Some(b',') => (end + 1, Term::Delim, 0),
+        Some(&c) if c == delim => (end + 1, Term::Delim, 0),
         Some(b'\n') => (end + 1, Term::Record, 1),
         Some(_) => (end + 1, Term::Record, 0),
         None => (end, Term::Eof, 0),
@@ -421,8 +429,8 @@ fn zero_bytes(x: u64) -> u64 {
     x.wrapping_sub(LO) & !x & HI
 }
 
-/// The eight bytes at `at`; past the end, 0xff bytes (neither commas,
-/// control bytes nor quotes).
+/// The eight bytes at `at`; past the end, 0xff bytes (neither
+/// delimiters, control bytes nor quotes).
 #[inline(always)]
 fn word(data: &[u8], at: usize) -> u64 {
     match data.get(at..at + 8) {
@@ -436,30 +444,32 @@ fn word(data: &[u8], at: usize) -> u64 {
     }
 }
 
-/// High bit set in each byte of `w` that is `,` or a control byte below
-/// `\x0e` (which takes in `\n` and `\r`), exactly (no carries between
-/// bytes, so several can be taken from one word); then the same for the
-/// control bytes alone.
+/// High bit set in each byte of `w` that is `delim` or a control byte
+/// below `\x0e` (which takes in `\n` and `\r`), exactly (no carries
+/// between bytes, so several can be taken from one word); then the same
+/// for the control bytes that are not `delim` (a TAB delimiter is one).
 #[inline(always)]
-fn delims(w: u64) -> (u64, u64) {
+fn delims(w: u64, delim: u8) -> (u64, u64) {
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    let x = w ^ (LO * u64::from(b','));
+    let x = w ^ (LO * u64::from(delim));
     // High bit set in each byte of `x` that is not zero.
-    let not_comma = ((x & LOW7) + LOW7) | x;
+    let not_delim = ((x & LOW7) + LOW7) | x;
     // High bit clear in each byte below 0x0e: its low 7 bits minus 0x0e
     // borrow, and its own high bit is clear.
     let not_ctrl = ((w | HI) - LO * 0x0e) | w;
     let ctrl = !not_ctrl & HI;
-    (!not_comma & HI | ctrl, ctrl)
+    let delim = !not_delim & HI;
+    (delim | ctrl, ctrl & !delim)
 }
 
-/// Index of the first `,`, `\n` or `\r` at or after `i`, or `data.len()`.
-/// Fields are short, so eight bytes at a time beats a `memchr` call.
+/// Index of the first `delim`, `\n` or `\r` at or after `i`, or
+/// `data.len()`. Fields are short, so eight bytes at a time beats a
+/// `memchr` call.
 #[inline(always)]
-fn find_delim(data: &[u8], mut i: usize) -> usize {
+fn find_delim(data: &[u8], mut i: usize, delim: u8) -> usize {
     while let Some(chunk) = data.get(i..i + 8) {
         let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
-        let m = zero_bytes(w ^ (LO * u64::from(b',')))
+        let m = zero_bytes(w ^ (LO * u64::from(delim)))
             | zero_bytes(w ^ (LO * u64::from(b'\n')))
             | zero_bytes(w ^ (LO * u64::from(b'\r')));
         if m != 0 {
@@ -467,7 +477,7 @@ fn find_delim(data: &[u8], mut i: usize) -> usize {
         }
         i += 8;
     }
-    while i < data.len() && !matches!(data[i], b',' | b'\n' | b'\r') {
+    while i < data.len() && data[i] != delim && !matches!(data[i], b'\n' | b'\r') {
         i += 1;
     }
     i

@@ -1,6 +1,12 @@
 //! Cuts a CSV byte stream into blocks of whole rows, so that blocks can be
 //! parsed on several cores. A boundary is a newline outside quotes; quotes
 //! count only at the start of a field, as the csv crate reads them.
+//!
+//! A row longer than [`MAX_ROW`] is not read: it ends at the first newline
+//! past that length, and the block holds a one-byte stand-in (a NUL, then
+//! as many newlines as the row held) that the row reader counts as a
+//! malformed row at the row's line. So memory stays bounded whatever the
+//! input, a 1 GiB line or a decompression bomb included.
 
 use std::io::{self, Read};
 
@@ -26,9 +32,13 @@ pub struct Block {
 /// garbage line, and the scan goes back to ordinary newlines.
 const MAX_QUOTED: usize = 1 << 20;
 
+/// The longest row read (1 MiB); a longer one is a malformed row.
+pub const MAX_ROW: usize = 1 << 20;
+
 /// Reads `r` and hands out blocks of about `size` bytes.
 pub struct Splitter<R> {
     reader: R,
+    delim: u8,
     size: usize,
     carry: Vec<u8>,
     spare: Vec<Vec<u8>>,
@@ -39,10 +49,12 @@ pub struct Splitter<R> {
 }
 
 impl<R: Read> Splitter<R> {
-    /// A splitter whose first byte is on file line `first_line`.
-    pub fn new(reader: R, size: usize, first_line: u64) -> Self {
+    /// A splitter of rows delimited by `delim` whose first byte is on file
+    /// line `first_line`.
+    pub fn new(reader: R, delim: u8, size: usize, first_line: u64) -> Self {
         Splitter {
             reader,
+            delim,
             size,
             carry: Vec::new(),
             spare: Vec::new(),
@@ -55,16 +67,20 @@ impl<R: Read> Splitter<R> {
 
     /// A splitter that leaves lines uncounted (`first_line` 0): for callers
     /// that count them while parsing, and place blocks by `seq`.
-    pub fn uncounted(reader: R, size: usize) -> Self {
+    pub fn uncounted(reader: R, delim: u8, size: usize) -> Self {
         Splitter {
             count_lines: false,
-            ..Splitter::new(reader, size, 0)
+            ..Splitter::new(reader, delim, size, 0)
         }
     }
 
     /// Takes back a block's buffer, to read the next blocks into without
-    /// allocating (and zeroing) fresh memory.
-    pub fn recycle(&mut self, buf: Vec<u8>) {
+    /// allocating (and zeroing) fresh memory. One grown by a long row
+    /// shrinks back first.
+    pub fn recycle(&mut self, mut buf: Vec<u8>) {
+        if buf.capacity() > 2 * self.size {
+            buf = Vec::new();
+        }
         self.spare.push(buf);
     }
 
@@ -92,10 +108,14 @@ impl<R: Read> Splitter<R> {
                 self.eof = true;
                 continue;
             }
-            match last_boundary(&data[..filled]) {
+            match last_boundary(&data[..filled], self.delim) {
                 Some(end) => {
                     self.carry.extend_from_slice(&data[end + 1..filled]);
                     data.truncate(end + 1);
+                    return Ok(Some(self.emit(data, false)));
+                }
+                None if filled >= MAX_ROW => {
+                    self.skip_long_row(&mut data, filled)?;
                     return Ok(Some(self.emit(data, false)));
                 }
                 // One row longer than a block: keep reading into it.
@@ -105,6 +125,35 @@ impl<R: Read> Splitter<R> {
                 }
             }
         }
+    }
+
+    /// `data[..filled]` starts a row longer than [`MAX_ROW`]: reads on to
+    /// the first newline past that length (the rest goes to the carry) and
+    /// puts the row's stand-in into `data`.
+    fn skip_long_row(&mut self, data: &mut Vec<u8>, filled: usize) -> io::Result<()> {
+        let mut newlines = memchr::memchr_iter(b'\n', &data[..MAX_ROW]).count();
+        match memchr(b'\n', &data[MAX_ROW..filled]) {
+            Some(i) => {
+                newlines += 1;
+                self.carry.extend_from_slice(&data[MAX_ROW + i + 1..filled]);
+            }
+            None => loop {
+                let n = read_full(&mut self.reader, &mut data[..])?;
+                if let Some(i) = memchr(b'\n', &data[..n]) {
+                    newlines += 1;
+                    self.carry.extend_from_slice(&data[i + 1..n]);
+                    break;
+                }
+                if n < data.len() {
+                    self.eof = true;
+                    break;
+                }
+            },
+        }
+        data.clear();
+        data.push(0);
+        data.resize(1 + newlines, b'\n');
+        Ok(())
     }
 
     fn emit(&mut self, data: Vec<u8>, last: bool) -> Block {
@@ -142,7 +191,7 @@ fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
 /// then the last newline before the end (or before a quote still open
 /// there) that none of them holds. Rare inputs the few do not settle go to
 /// [`boundary_by_stretches`].
-pub(crate) fn last_boundary(data: &[u8]) -> Option<usize> {
+pub(crate) fn last_boundary(data: &[u8], delim: u8) -> Option<usize> {
     const KEPT: usize = 8;
     // The last quoted fields: opening and closing quote, newest at
     // `(closed - 1) % KEPT`.
@@ -153,7 +202,7 @@ pub(crate) fn last_boundary(data: &[u8]) -> Option<usize> {
     while let Some(q) = quotes.next() {
         match open {
             None => {
-                if q == 0 || matches!(data[q - 1], b',' | b'\n' | b'\r') {
+                if q == 0 || data[q - 1] == delim || matches!(data[q - 1], b'\n' | b'\r') {
                     open = Some(q);
                 }
             }
@@ -178,7 +227,7 @@ pub(crate) fn last_boundary(data: &[u8]) -> Option<usize> {
         Some(o) if data.len() - o < MAX_QUOTED => o,
         // An unterminated quote in a garbage line: read as a literal,
         // which changes what follows; rare enough for the slow way.
-        Some(_) => return boundary_by_stretches(data),
+        Some(_) => return boundary_by_stretches(data, delim),
         None => data.len(),
     };
     let mut newer = closed;
@@ -193,7 +242,7 @@ pub(crate) fn last_boundary(data: &[u8]) -> Option<usize> {
         }
         if closed - newer >= KEPT {
             // Older fields than those remembered might hold it.
-            return boundary_by_stretches(data);
+            return boundary_by_stretches(data, delim);
         }
         let (o, c) = fields[(newer - 1) % KEPT];
         if nl < c {
@@ -209,7 +258,7 @@ pub(crate) fn last_boundary(data: &[u8]) -> Option<usize> {
 /// [`last_boundary`] the plain way: every newline between two quoted
 /// fields is outside quotes, so the answer is the last newline of the last
 /// stretch between quoted fields that has one.
-fn boundary_by_stretches(data: &[u8]) -> Option<usize> {
+fn boundary_by_stretches(data: &[u8], delim: u8) -> Option<usize> {
     let last_in = |from: usize, to: usize| memrchr(b'\n', &data[from..to]).map(|i| from + i);
     // Start of the current stretch outside quotes.
     let mut outside = 0;
@@ -217,7 +266,7 @@ fn boundary_by_stretches(data: &[u8]) -> Option<usize> {
     let mut i = 0;
     while let Some(off) = memchr(b'"', &data[i..]) {
         let at = i + off;
-        let field_start = at == 0 || matches!(data[at - 1], b',' | b'\n' | b'\r');
+        let field_start = at == 0 || data[at - 1] == delim || matches!(data[at - 1], b'\n' | b'\r');
         if !field_start {
             i = at + 1;
             continue;
@@ -263,14 +312,14 @@ mod tests {
     #[test]
     fn newline_inside_quotes_is_not_a_boundary() {
         let d = b"1,\"a\nb\",x\n2,\"c";
-        assert_eq!(last_boundary(d), Some(9));
-        assert_eq!(last_boundary(b"1,\"a\nb"), None);
+        assert_eq!(last_boundary(d, b','), Some(9));
+        assert_eq!(last_boundary(b"1,\"a\nb", b','), None);
     }
 
     #[test]
     fn doubled_quotes_and_mid_field_quotes() {
-        assert_eq!(last_boundary(b"1,\"say \"\"hi\"\"\n\",x\n"), Some(17));
-        assert_eq!(last_boundary(b"1,ab\"c\n2\n"), Some(8));
+        assert_eq!(last_boundary(b"1,\"say \"\"hi\"\"\n\",x\n", b','), Some(17));
+        assert_eq!(last_boundary(b"1,ab\"c\n2\n", b','), Some(8));
     }
 
     #[test]
@@ -299,8 +348,8 @@ mod tests {
                 data.extend_from_slice(pieces[(x % pieces.len() as u64) as usize]);
             }
             assert_eq!(
-                last_boundary(&data),
-                boundary_by_stretches(&data),
+                last_boundary(&data, b','),
+                boundary_by_stretches(&data, b','),
                 "{:?}",
                 String::from_utf8_lossy(&data)
             );
@@ -308,16 +357,16 @@ mod tests {
         // Many quoted fields after the last newline: past the remembered.
         let mut d = b"a\n".to_vec();
         d.extend_from_slice(&b"\"q\",".repeat(20));
-        assert_eq!(last_boundary(&d), Some(1));
+        assert_eq!(last_boundary(&d, b','), Some(1));
         let mut d = b"\"a\nb\",".repeat(20);
         d.extend_from_slice(b"\n\"c\nd\",e");
-        assert_eq!(last_boundary(&d), boundary_by_stretches(&d));
+        assert_eq!(last_boundary(&d, b','), boundary_by_stretches(&d, b','));
     }
 
     #[test]
     fn uncounted_blocks_are_numbered_in_order() {
         let text = b"a,1\nb,\"x\ny\"\nc,3\nd,4".repeat(50);
-        let mut s = Splitter::uncounted(&text[..], 7);
+        let mut s = Splitter::uncounted(&text[..], b',', 7);
         let mut all = Vec::new();
         let mut seq = 0;
         while let Some(b) = s.next_block().unwrap() {
@@ -332,7 +381,7 @@ mod tests {
     #[test]
     fn blocks_cover_the_input_with_line_numbers() {
         let text = b"a,1\nb,\"x\ny\"\nc,3\nd,4".repeat(50);
-        let mut s = Splitter::new(&text[..], 7, 2);
+        let mut s = Splitter::new(&text[..], b',', 7, 2);
         let mut all = Vec::new();
         let mut lines = 2;
         while let Some(b) = s.next_block().unwrap() {

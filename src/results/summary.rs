@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ResultsError;
 use super::aggregate::{Aggregate, LabelStats};
+use super::series::SeriesSummary;
 
 /// Statistics of one label (or of all, as `total`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -59,6 +60,9 @@ pub struct Summary {
     /// Build identity, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub build: Option<serde_json::Value>,
+    /// How the run was set up, when a run (not `analyze`) wrote this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<RunFacts>,
     /// First sample start, RFC 3339.
     pub start: Option<String>,
     /// Last sample start, RFC 3339.
@@ -70,6 +74,15 @@ pub struct Summary {
     /// Rows that could not be read.
     #[serde(default)]
     pub malformed: u64,
+    /// Per-interval aggregates (SCHEMA.md `series`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series: Option<SeriesSummary>,
+    /// When the run entered each phase (SCHEMA.md `phases`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub phases: Vec<PhaseAt>,
+    /// The stack's events as the run followed them, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stack_events: Vec<StackEventRecord>,
     /// CloudWatch series of the system under test over the test window.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monitor: Option<crate::monitor::summary::MonitorSummary>,
@@ -78,6 +91,64 @@ pub struct Summary {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<crate::events::Event>,
 }
+
+/// A phase and when the run entered it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhaseAt {
+    /// `provisioning`, `ready`, `testing`, `done` or `failed`.
+    pub phase: String,
+    /// RFC 3339.
+    pub at: String,
+}
+
+/// One stack event, as kept in summary.json.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StackEventRecord {
+    /// RFC 3339.
+    pub time: String,
+    /// The stack the event belongs to (nested stacks have their own).
+    pub stack_name: String,
+    /// Logical id of the resource.
+    pub logical_id: String,
+    /// Resource type.
+    pub resource_type: String,
+    /// Status, e.g. `CREATE_FAILED`.
+    pub status: String,
+    /// CloudFormation's reason, when it gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The failure that started the stack's failure.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub root_cause: bool,
+}
+
+/// How a run was set up, for the report's facts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunFacts {
+    /// The blueprint file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blueprint: Option<String>,
+    /// `aws` or `local`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    /// AWS region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Bees whose results came back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bees: Option<u64>,
+    /// The `threads` property, when the blueprint sets one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<String>,
+}
+
+/// The version of summary.json this stampede writes; it reads 1 (no
+/// field) up to this.
+pub const FORMAT_VERSION: u64 = 2;
+
+/// The largest summary.json read: series and histograms of many labels
+/// stay far below it.
+const MAX_SUMMARY_BYTES: u64 = 256 << 20;
 
 /// The shortest span throughput is computed over, so a burst within one
 /// second does not report absurd rates.
@@ -148,12 +219,15 @@ impl Summary {
         } else {
             (rfc3339(total.first_ts), rfc3339(total.last_ts))
         };
+        let names: Vec<&str> = agg.labels.iter().map(|(l, _)| l.as_str()).collect();
+        let series = (total.count > 0).then(|| agg.series.summarise(&names));
         Summary {
             start,
             end,
             labels,
             total: Some(LabelSummary::from_stats("total", &total)),
             malformed,
+            series,
             ..Summary::default()
         }
     }
@@ -168,25 +242,58 @@ impl Summary {
 
     /// Reads a summary JSON file.
     pub fn read(path: &Path) -> Result<Self, ResultsError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ResultsError::Io {
+        let io = |error| ResultsError::Io {
             path: path.to_path_buf(),
-            source,
-        })?;
+            error,
+        };
+        let size = std::fs::metadata(path).map_err(io)?.len();
+        if size > MAX_SUMMARY_BYTES {
+            return Err(ResultsError::Summary {
+                path: path.to_path_buf(),
+                line: 1,
+                message: format!("{size} bytes is over the {MAX_SUMMARY_BYTES} a summary can take"),
+            });
+        }
+        let text = std::fs::read_to_string(path).map_err(io)?;
         Self::parse(path, &text)
     }
 
-    /// Parses summary JSON; `path` names it in errors.
+    /// Parses summary JSON; `path` names it in errors. The format version
+    /// is checked first, so a newer file is not misread as this one.
     pub fn parse(path: &Path, text: &str) -> Result<Self, ResultsError> {
-        serde_json::from_str(text).map_err(|e| ResultsError::Summary {
+        let err = |e: serde_json::Error| ResultsError::Summary {
             path: path.to_path_buf(),
             line: e.line(),
             message: e.to_string(),
-        })
+        };
+        #[derive(Deserialize)]
+        struct Version {
+            format_version: Option<serde_json::Value>,
+        }
+        let v: Version = serde_json::from_str(text).map_err(err)?;
+        if let Some(found) = v.format_version
+            && !found
+                .as_u64()
+                .is_some_and(|n| (1..=FORMAT_VERSION).contains(&n))
+        {
+            return Err(ResultsError::Summary {
+                path: path.to_path_buf(),
+                line: 1,
+                message: format!(
+                    "format_version {found} is not one this stampede reads (1 to {FORMAT_VERSION})"
+                ),
+            });
+        }
+        serde_json::from_str(text).map_err(err)
     }
 
-    /// Pretty JSON.
+    /// Pretty JSON, with the format version.
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_default() + "\n"
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        if let Some(obj) = v.as_object_mut() {
+            obj.insert("format_version".into(), FORMAT_VERSION.into());
+        }
+        serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
     }
 }
 
@@ -201,10 +308,102 @@ pub fn encode(h: &Histogram<u64>) -> String {
 
 /// Reads what [`encode`] wrote.
 pub fn decode(s: &str) -> Result<Histogram<u64>, String> {
+    if s.len() > MAX_HISTOGRAM_B64 {
+        return Err(format!(
+            "histogram is {} bytes of base64, over the {MAX_HISTOGRAM_B64} a summary's histogram can take",
+            s.len()
+        ));
+    }
     let bytes = B64
         .decode(s.trim())
         .map_err(|e| format!("histogram is not base64: {e}"))?;
+    check_histogram_header(&bytes)?;
     Deserializer::new()
         .deserialize(&mut &bytes[..])
         .map_err(|e| format!("histogram does not decode: {e:?}"))
+}
+
+/// The largest histogram a summary holds: a full one of stampede's bounds
+/// takes well under 1 MiB.
+const MAX_HISTOGRAM_B64: usize = 4 << 20;
+const V2_COOKIE: u32 = 0x1c84_9303;
+const V2_DEFLATE_COOKIE: u32 = 0x1c84_9304;
+
+/// Checks a serialised histogram's header before the decoder allocates
+/// from it: its bounds decide the allocation, so a 40-byte histogram could
+/// ask for gigabytes.
+fn check_histogram_header(bytes: &[u8]) -> Result<(), String> {
+    use std::io::Read;
+    let be32 = |b: &[u8], at: usize| -> Option<u32> {
+        Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
+    };
+    let be64 = |b: &[u8], at: usize| -> Option<u64> {
+        Some(u64::from_be_bytes(b.get(at..at + 8)?.try_into().ok()?))
+    };
+    let short = || "histogram is truncated".to_string();
+    let mut payload = Vec::new();
+    // The cookie's second-lowest nibble carries a word size; ignore it.
+    let header: &[u8] = match be32(bytes, 0).ok_or_else(short)? & 0xffff_ff0f {
+        V2_DEFLATE_COOKIE => {
+            let body = bytes.get(8..).ok_or_else(short)?;
+            flate2::read::ZlibDecoder::new(body)
+                .take(40)
+                .read_to_end(&mut payload)
+                .map_err(|e| format!("histogram does not inflate: {e}"))?;
+            &payload
+        }
+        V2_COOKIE => bytes,
+        other => {
+            return Err(format!(
+                "histogram has an unknown format (cookie {other:#x})"
+            ));
+        }
+    };
+    let digits = be32(header, 12).ok_or_else(short)?;
+    let lowest = be64(header, 16).ok_or_else(short)?;
+    let highest = be64(header, 24).ok_or_else(short)?;
+    let limit = super::aggregate::MAX_TRACKABLE_MS;
+    if digits > 5 || lowest == 0 || lowest > highest || highest > limit.saturating_mul(1000) {
+        return Err(format!(
+            "histogram bounds {lowest}..{highest} with {digits} significant digits are not a stampede histogram's"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hostile_histogram_header_is_refused_before_decoding() {
+        // A plain V2 header claiming a range up to u64::MAX with 5 digits:
+        // the decoder would allocate gigabytes for it.
+        let mut h = Vec::new();
+        h.extend_from_slice(&V2_COOKIE.to_be_bytes());
+        h.extend_from_slice(&0u32.to_be_bytes());
+        h.extend_from_slice(&0u32.to_be_bytes());
+        h.extend_from_slice(&5u32.to_be_bytes());
+        h.extend_from_slice(&1u64.to_be_bytes());
+        h.extend_from_slice(&u64::MAX.to_be_bytes());
+        h.extend_from_slice(&1f64.to_be_bytes());
+        let e = decode(&B64.encode(&h)).unwrap_err();
+        assert!(e.contains("are not a stampede histogram's"), "{e}");
+        let mut real = crate::results::aggregate::new_histogram();
+        real.record(42).unwrap();
+        assert_eq!(decode(&encode(&real)).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_summary_of_another_format_version_is_refused() {
+        let p = Path::new("s.json");
+        let e = Summary::parse(p, "{\"format_version\": 9, \"labels\": []}")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("format_version 9"), "{e}");
+        let s = Summary::default();
+        let back = Summary::parse(p, &s.to_json()).unwrap();
+        assert!(back.labels.is_empty());
+        assert!(s.to_json().contains("\"format_version\": 2"));
+    }
 }

@@ -8,9 +8,37 @@ const HEADERS: [&str; 11] = [
     "label", "count", "errors", "error%", "mean", "p50", "p90", "p95", "p99", "max", "rps",
 ];
 
+/// The longest label a table shows in full.
+const MAX_LABEL_CHARS: usize = 120;
+
+/// A label as a table shows it: control characters (the newlines of a
+/// multi-line label, TABs) written as escapes (`\n`, `\t`, `\u{1b}`), so
+/// that each row stays one line.
+pub fn escape_label(label: &str) -> String {
+    // A table column as wide as a 64 KiB label helps nobody, and widths
+    // past u16::MAX panic in the formatter; JSON keeps the whole label.
+    if label.chars().nth(MAX_LABEL_CHARS).is_some() {
+        let head: String = label.chars().take(MAX_LABEL_CHARS).collect();
+        return format!("{}…", escape_label(&head));
+    }
+    if !label.chars().any(char::is_control) {
+        return label.to_string();
+    }
+    label
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 fn cells(l: &LabelSummary) -> [String; 11] {
     [
-        l.label.clone(),
+        escape_label(&l.label),
         l.count.to_string(),
         l.errors.to_string(),
         format!("{:.2}", l.error_rate * 100.0),
@@ -68,4 +96,53 @@ pub fn markdown(s: &Summary) -> String {
         let _ = writeln!(out, "| {} |", escaped.join(" | "));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multi_line_labels_stay_on_one_row() {
+        let mut s = Summary::default();
+        let mut l: LabelSummary = serde_json::from_value(serde_json::json!({
+            "label": "no such element\n  Session ID: 8|9\ttab", "count": 1, "errors": 1,
+            "error_rate": 1.0, "mean": 118.0, "p50": 118, "p90": 118, "p95": 118,
+            "p99": 118, "max": 118, "throughput": 1.0, "histogram": ""
+        }))
+        .unwrap();
+        s.labels.push(l.clone());
+        l.label = "total".into();
+        s.total = Some(l);
+        let text = text(&s);
+        assert_eq!(text.lines().count(), 3, "{text}");
+        assert!(
+            text.contains("no such element\\n  Session ID: 8|9\\ttab"),
+            "{text}"
+        );
+        let md = markdown(&s);
+        assert_eq!(md.lines().count(), 4, "{md}");
+        assert!(
+            md.contains("| no such element\\n  Session ID: 8\\|9\\ttab |"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn a_64_kib_label_does_not_crash_the_table() {
+        let mut s = Summary::default();
+        let l: LabelSummary = serde_json::from_value(serde_json::json!({
+            "label": "x".repeat(70_000), "count": 1, "errors": 0,
+            "error_rate": 0.0, "mean": 1.0, "p50": 1, "p90": 1, "p95": 1,
+            "p99": 1, "max": 1, "throughput": 1.0, "histogram": ""
+        }))
+        .unwrap();
+        s.labels.push(l);
+        let t = text(&s);
+        assert!(
+            t.contains(&format!("{}…", "x".repeat(MAX_LABEL_CHARS))),
+            "{t}"
+        );
+        assert!(t.len() < 2000);
+    }
 }

@@ -4,5 +4,6 @@ pub mod cleanup;
 pub mod event;
 pub mod follow;
 pub mod phase;
+pub mod status;
 
 pub use follow::{Follower, Stop, Until};

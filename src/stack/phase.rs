@@ -90,7 +90,7 @@ impl PhaseTracker {
                 "DELETE_IN_PROGRESS" => Phase::Deleting,
                 "DELETE_COMPLETE" => Phase::Deleted,
                 "DELETE_FAILED" => Phase::DeleteFailed,
-                s if s.starts_with("ROLLBACK") || s.ends_with("_FAILED") => Phase::Failed,
+                s if super::status::is_failed(s) => Phase::Failed,
                 _ => return None,
             }
         } else {
@@ -115,15 +115,7 @@ impl PartialOrd for Phase {
     }
 }
 
-/// Whether a stack status is final (nothing more will happen by itself).
-pub fn is_settled(status: &str) -> bool {
-    !status.ends_with("_IN_PROGRESS") && !status.is_empty()
-}
-
-/// Whether a settled creation succeeded.
-pub fn is_created(status: &str) -> bool {
-    status == "CREATE_COMPLETE" || status == "UPDATE_COMPLETE"
-}
+pub use super::status::{is_created, is_settled};
 
 /// Reasons CloudFormation gives to resources that failed only because
 /// something else did.

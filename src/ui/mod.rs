@@ -28,6 +28,8 @@ pub struct Reporter {
 struct State {
     phase: Option<Phase>,
     metrics: Option<String>,
+    /// Every phase shown, and when: the report marks them on its charts.
+    log: Vec<(Phase, chrono::DateTime<chrono::Utc>)>,
 }
 
 impl Reporter {
@@ -56,6 +58,7 @@ impl Reporter {
             state: Mutex::new(State {
                 phase: None,
                 metrics: None,
+                log: Vec::new(),
             }),
             phases: tokio::sync::watch::channel(None).0,
         }
@@ -64,6 +67,11 @@ impl Reporter {
     /// Phase changes, for tasks that start with a phase (live metrics).
     pub fn phases(&self) -> tokio::sync::watch::Receiver<Option<Phase>> {
         self.phases.subscribe()
+    }
+
+    /// Every phase shown so far, with when it was shown.
+    pub fn phase_log(&self) -> Vec<(Phase, chrono::DateTime<chrono::Utc>)> {
+        self.state.lock().map(|s| s.log.clone()).unwrap_or_default()
     }
 
     /// The resolved mode (never `Auto`).
@@ -120,6 +128,7 @@ impl Reporter {
     pub fn phase(&self, p: Phase) {
         if let Ok(mut s) = self.state.lock() {
             s.phase = Some(p);
+            s.log.push((p, chrono::Utc::now()));
         }
         self.phases.send_replace(Some(p));
         match self.mode {

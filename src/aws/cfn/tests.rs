@@ -121,6 +121,7 @@ async fn access_denied_on_create_names_the_call_and_stack() {
     let cfn = client(&[&rule], 1);
     let err = cfn
         .create(&CreateRequest {
+            token: None,
             name: "shop-1".into(),
             body: Some("{}".into()),
             ..CreateRequest::default()
@@ -152,6 +153,7 @@ async fn stack_already_exists_suggests_the_way_out() {
     let cfn = client(&[&rule], 1);
     let err = cfn
         .create(&CreateRequest {
+            token: None,
             name: "shop-1".into(),
             body: Some("{}".into()),
             ..CreateRequest::default()
@@ -187,6 +189,7 @@ async fn create_passes_parameters_tags_and_returns_the_id() {
     let cfn = client(&[&rule], 1);
     let id = cfn
         .create(&CreateRequest {
+            token: None,
             name: "s".into(),
             body: Some("{}".into()),
             parameters: vec![("BeeCount".into(), "2".into())],

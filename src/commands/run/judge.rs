@@ -5,28 +5,28 @@ use anyhow::Context;
 
 use super::collect;
 use crate::aws::Clients;
-use crate::blueprint::Plan;
+use crate::blueprint::{Plan, Target};
 use crate::cli::RunArgs;
-use crate::commands::compare::verdict_code;
-use crate::exit;
-use crate::gate::{self, Baseline, Gate, Outcome, Verdict};
+use crate::commands::compare::verdict_outcome;
+use crate::exit::{self, Outcome};
+use crate::gate::{self, Baseline, Gate, Verdict};
 use crate::monitor::watcher::Correlation;
+use crate::report;
 use crate::results::store::Store;
+use crate::results::summary::{RunFacts, StackEventRecord};
 use crate::results::{self, Summary, table};
 use crate::ui::Reporter;
 
 /// How the test part of a run ended.
 pub struct RunVerdict {
-    /// Exit code before cleanup.
-    pub code: u8,
-    /// Short status for the result object.
-    pub status: &'static str,
+    /// How the run ended, before cleanup.
+    pub outcome: Outcome,
     /// What to tell the user.
     pub message: Option<String>,
     /// The summary, when there were results.
     pub summary: Option<Summary>,
     /// The gate's result, when a gate ran.
-    pub gate: Option<Outcome>,
+    pub gate: Option<gate::Outcome>,
 }
 
 impl RunVerdict {
@@ -34,8 +34,8 @@ impl RunVerdict {
     pub fn result(&self, plan: &Plan) -> serde_json::Value {
         serde_json::json!({
             "run_id": plan.run.id,
-            "status": self.status,
-            "exit_code": self.code,
+            "status": self.outcome.status(),
+            "exit_code": self.outcome.code(),
             "message": self.message,
             "gate": self.gate.as_ref().map(|g| g.verdict),
             "total": self.summary.as_ref().and_then(|s| s.total.as_ref()).map(|t| {
@@ -44,11 +44,16 @@ impl RunVerdict {
         })
     }
 
+    /// The verdict of an error that stopped the run: its own kind, or an
+    /// internal error.
+    pub fn failed(err: &anyhow::Error) -> Self {
+        Self::new(Outcome::of_error(err), format!("{err:#}"))
+    }
+
     /// A verdict without results.
-    pub fn new(code: u8, status: &'static str, message: impl Into<Option<String>>) -> Self {
+    pub fn new(outcome: Outcome, message: impl Into<Option<String>>) -> Self {
         RunVerdict {
-            code,
-            status,
+            outcome,
             message: message.into(),
             summary: None,
             gate: None,
@@ -62,11 +67,12 @@ pub async fn results(
     clients: &Clients,
     args: &RunArgs,
     ui: &Reporter,
+    stack_events: Vec<StackEventRecord>,
     correlation: Correlation,
 ) -> RunVerdict {
-    match results_inner(plan, clients, args, ui, correlation).await {
+    match results_inner(plan, clients, args, ui, stack_events, correlation).await {
         Ok(v) => v,
-        Err(e) => RunVerdict::new(exit::INFRA, "error", format!("{e:#}")),
+        Err(e) => RunVerdict::failed(&e),
     }
 }
 
@@ -75,14 +81,14 @@ async fn results_inner(
     clients: &Clients,
     args: &RunArgs,
     ui: &Reporter,
+    stack_events: Vec<StackEventRecord>,
     correlation: Correlation,
 ) -> anyhow::Result<RunVerdict> {
     let report_dir = args.report.clone();
     let collected = collect::collect(&clients.s3, plan, &report_dir.join("jtl")).await?;
     let Some(collected) = collected else {
         return Ok(RunVerdict::new(
-            exit::FAILED,
-            "no_results",
+            Outcome::NoResults,
             format!(
                 "no results: no bee left a JTL under s3://{}/{}",
                 plan.run.bucket,
@@ -91,16 +97,10 @@ async fn results_inner(
         ));
     };
     let store = Store::new(&clients.s3, &plan.run.bucket, &plan.build.job);
-    conclude(
-        plan,
-        args,
-        ui,
-        collected.summary,
-        collected.files,
-        Some(&store),
-        correlation,
-    )
-    .await
+    let mut summary = collected.summary;
+    summary.stack_events = stack_events;
+    correlation.apply(&mut summary);
+    conclude(plan, args, ui, summary, collected.files, Some(&store)).await
 }
 
 /// Shows, writes, stores and gates a run's summary. Without a store
@@ -113,11 +113,10 @@ pub async fn conclude(
     mut summary: Summary,
     files: usize,
     store: Option<&Store<'_>>,
-    correlation: Correlation,
 ) -> anyhow::Result<RunVerdict> {
     let report_dir = args.report.clone();
-    summary.monitor = correlation.monitor;
-    summary.events = correlation.events;
+    summary.phases = report::run::phases(&ui.phase_log());
+    summary.run = Some(run_facts(plan, files));
     ui.info(&format!("results of {files} bee file(s):"));
     ui.block(&table::text(&summary));
     if summary.malformed > 0 {
@@ -132,9 +131,9 @@ pub async fn conclude(
         .with_context(|| format!("writing {}", path.display()))?;
     ui.info(&format!("wrote {}", path.display()));
     if summary.total.as_ref().is_none_or(|t| t.count == 0) {
+        write_html(&report_dir, None, None, ui);
         return Ok(RunVerdict::new(
-            exit::FAILED,
-            "no_results",
+            Outcome::NoResults,
             "no results: the result files hold no samples".to_string(),
         ));
     }
@@ -143,12 +142,13 @@ pub async fn conclude(
         ui.info(&format!("stored the summary at {uri}"));
     }
     warn_on_errors(&summary, ui);
-    let mut verdict = gate_run(plan, args, store, &summary, ui).await?;
+    let (mut verdict, baseline) = gate_run(plan, args, store, &summary, ui).await?;
     // The pointer moves last: a build whose reports could not be written
     // must not become the baseline of the next one.
     write_reports(args, &summary, verdict.gate.as_ref())?;
+    write_html(&report_dir, verdict.gate.as_ref(), baseline.as_ref(), ui);
     if let Some(store) = store
-        && verdict.code == exit::PASSED
+        && verdict.outcome == Outcome::Passed
         && verdict
             .gate
             .as_ref()
@@ -179,19 +179,76 @@ fn warn_on_errors(summary: &Summary, ui: &Reporter) {
     }
 }
 
+/// A stack that failed before any result: summary.json (phases and the
+/// stack's events, no samples) and report.html, so the failure can be read
+/// like any run.
+pub fn record_failure(
+    plan: &Plan,
+    args: &RunArgs,
+    ui: &Reporter,
+    stack_events: Vec<StackEventRecord>,
+) {
+    let summary = Summary {
+        run_id: Some(plan.run.id.clone()),
+        stack: Some(plan.stack.clone()),
+        build: serde_json::to_value(&plan.build).ok(),
+        run: Some(run_facts(plan, 0)),
+        phases: report::run::phases(&ui.phase_log()),
+        stack_events,
+        ..Summary::default()
+    };
+    let dir = &args.report;
+    let path = dir.join("summary.json");
+    match std::fs::create_dir_all(dir).and_then(|()| std::fs::write(&path, summary.to_json())) {
+        Ok(()) => write_html(dir, None, None, ui),
+        Err(e) => ui.warn(&format!("could not write {}: {e}", path.display())),
+    }
+}
+
+/// How the run was set up, for the report's facts.
+fn run_facts(plan: &Plan, files: usize) -> RunFacts {
+    RunFacts {
+        blueprint: Some(plan.source.display().to_string()),
+        mode: Some(match plan.target {
+            Target::Aws => "aws".into(),
+            Target::Local { .. } => "local".into(),
+        }),
+        region: plan.region.clone(),
+        // Unknown when no bee left results (a stack that failed first).
+        bees: (files > 0).then_some(files as u64),
+        threads: plan
+            .properties
+            .iter()
+            .find(|(k, _)| k == "threads")
+            .map(|(_, v)| v.clone()),
+    }
+}
+
+/// Writes report.html; a failure to is a warning, not the run's verdict.
+fn write_html(
+    dir: &std::path::Path,
+    gate: Option<&gate::Outcome>,
+    baseline: Option<&Summary>,
+    ui: &Reporter,
+) {
+    match report::run::write(dir, gate, baseline) {
+        Ok(path) => ui.info(&format!("wrote {}", path.display())),
+        Err(e) => ui.warn(&format!("no HTML report: {e:#}")),
+    }
+}
+
 async fn gate_run(
     plan: &Plan,
     args: &RunArgs,
     store: Option<&Store<'_>>,
     summary: &Summary,
     ui: &Reporter,
-) -> anyhow::Result<RunVerdict> {
+) -> anyhow::Result<(RunVerdict, Option<Summary>)> {
     let Some(path) = args.gate.clone().or_else(|| plan.gate.clone()) else {
         ui.info("no gate file: the built-in gate fails a run in which most samples failed (error_rate of total at most 50%)");
-        return Ok(verdict_of(
-            gate::judge(&Gate::sanity(), summary, None),
-            args,
-            ui,
+        return Ok((
+            verdict_of(gate::judge(&Gate::sanity(), summary, None), args, ui),
+            None,
         ));
     };
     let gate = Gate::read(&path)?;
@@ -230,31 +287,34 @@ async fn gate_run(
             Some(Store::new(store.s3(), bucket, "").get_key(key).await?)
         }
     };
-    Ok(verdict_of(
-        gate::judge(&gate, summary, baseline.as_ref()),
-        args,
-        ui,
-    ))
+    let verdict = verdict_of(gate::judge(&gate, summary, baseline.as_ref()), args, ui);
+    Ok((verdict, baseline))
 }
 
 /// Shows the gate's table and turns its verdict into the run's.
-fn verdict_of(outcome: Outcome, args: &RunArgs, ui: &Reporter) -> RunVerdict {
+fn verdict_of(outcome: gate::Outcome, args: &RunArgs, ui: &Reporter) -> RunVerdict {
     ui.block(&gate::report::text(&outcome));
-    let code = verdict_code(outcome.verdict, args.unstable_exit);
-    let (status, message) = match outcome.verdict {
-        Verdict::Pass => ("passed", None),
-        Verdict::Unstable => ("unstable", Some("the gate says UNSTABLE".to_string())),
-        Verdict::Fail => ("gate_failed", Some("the gate says FAIL".to_string())),
+    let message = match outcome.verdict {
+        Verdict::Pass => None,
+        Verdict::Unstable => Some("the gate says UNSTABLE".to_string()),
+        Verdict::Fail => Some("the gate says FAIL".to_string()),
     };
-    let mut v = RunVerdict::new(code, status, message);
+    let mut v = RunVerdict::new(
+        verdict_outcome(outcome.verdict, args.unstable_exit),
+        message,
+    );
     v.gate = Some(outcome);
     v
 }
 
-fn write_reports(args: &RunArgs, summary: &Summary, gate: Option<&Outcome>) -> anyhow::Result<()> {
+fn write_reports(
+    args: &RunArgs,
+    summary: &Summary,
+    gate: Option<&gate::Outcome>,
+) -> anyhow::Result<()> {
     if let Some(path) = &args.junit {
         // Without a gate, the one check is that the run produced results.
-        let ran = Outcome {
+        let ran = gate::Outcome {
             checks: vec![gate::Check {
                 criterion: "the run produced results".into(),
                 metric: gate::Metric::Count,

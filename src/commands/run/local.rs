@@ -17,7 +17,7 @@ use super::{beeconf, collect, live, monitor};
 use crate::bee::{BeeConfig, Coordinator};
 use crate::blueprint::{Plan, Target};
 use crate::cli::RunArgs;
-use crate::exit::{self, InputError};
+use crate::exit::{self, InputError, Outcome};
 use crate::interrupt::Interrupt;
 use crate::local::{coordinator, target};
 use crate::metrics::live::JtlLive;
@@ -55,8 +55,7 @@ pub async fn run(
     let jmeter = find_jmeter()?;
     let report = args.report.clone();
     let results_dir = report.join("results");
-    // A previous run's files would be counted as this run's.
-    let _ = std::fs::remove_dir_all(&results_dir);
+    clear_own_results(&report, &results_dir)?;
     std::fs::create_dir_all(report.join("bees"))
         .with_context(|| format!("creating {}", report.display()))?;
     let report = std::fs::canonicalize(&report)?;
@@ -64,9 +63,12 @@ pub async fn run(
         plan.properties.iter().cloned().collect();
     let _target = match serve {
         Some(port) => {
-            let (addr, task) = target::start(port)
-                .await
-                .with_context(|| format!("starting the built-in target on port {port}"))?;
+            let (addr, task) = target::start(port).await.map_err(|e| {
+                exit::InfraError(format!(
+                    "{}: local.serve: cannot listen on port {port}: {e} (another program uses it? pick another port, or 0 for any free one)",
+                    plan.source.display()
+                ))
+            })?;
             ui.info(&format!("built-in target listening on http://{addr}"));
             properties
                 .entry("target".into())
@@ -111,7 +113,7 @@ pub async fn run(
             region: None,
         };
         let path = report.join("bees").join(format!("{id}.json"));
-        std::fs::write(&path, serde_json::to_vec_pretty(&cfg)?)?;
+        write_private(&path, &serde_json::to_vec_pretty(&cfg)?)?;
         let log = std::fs::File::create(report.join("bees").join(format!("{id}.log")))?;
         let child = Command::new(&exe)
             .args(["--output", "plain", "bee", "--config"])
@@ -120,6 +122,10 @@ pub async fn run(
             .stdout(Stdio::from(log.try_clone()?))
             .stderr(Stdio::from(log))
             .kill_on_drop(true)
+            // Its own process group: a terminal's Ctrl-C reaches only this
+            // process, which then stops the bees in order, so that they
+            // upload what they measured.
+            .process_group(0)
             .spawn()
             .with_context(|| format!("starting {id}"))?;
         children.push(child);
@@ -146,24 +152,32 @@ pub async fn run(
     );
     let correlation = monitor::finish(watcher, ui).await;
     let verdict = match outcome {
-        Ended::Interrupted => RunVerdict::new(
-            interrupt.exit_code().unwrap_or(exit::SIGTERM),
-            "interrupted",
-            "interrupted: the bees were stopped".to_string(),
-        ),
-        Ended::TimedOut => RunVerdict::new(
-            exit::FAILED,
-            "timed_out",
-            format!(
-                "the run took longer than its timeout of {}s",
+        // The bees stopped and uploaded what they had: summarise it, but
+        // the run's outcome stays what stopped it.
+        Ended::Interrupted => {
+            let mut v = results(plan, args, ui, &results_dir, correlation).await;
+            v.outcome = Outcome::Interrupted {
+                code: interrupt.exit_code().unwrap_or(exit::SIGTERM),
+            };
+            v.message = Some(
+                "interrupted: the bees were stopped; the summary holds what they measured until then"
+                    .to_string(),
+            );
+            v
+        }
+        Ended::TimedOut => {
+            let mut v = results(plan, args, ui, &results_dir, correlation).await;
+            v.outcome = Outcome::TimedOut;
+            v.message = Some(format!(
+                "the run took longer than its timeout of {}s; the summary holds what the bees measured until then",
                 plan.timeout.as_secs()
-            ),
-        ),
+            ));
+            v
+        }
         Ended::Finished(failure) => {
             let mut v = results(plan, args, ui, &results_dir, correlation).await;
             if let Some(reason) = failure {
-                v.code = exit::FAILED;
-                v.status = "failed";
+                v.outcome = Outcome::Failed;
                 v.message = Some(reason);
             }
             v
@@ -173,7 +187,49 @@ pub async fn run(
         ui.warn(m);
     }
     ui.finish(verdict.result(plan));
-    Ok(ExitCode::from(verdict.code))
+    Ok(ExitCode::from(verdict.outcome.code()))
+}
+
+/// Removes what an earlier laptop run left in the report folder, and only
+/// that: the bees' own `bee-N.jtl.gz` results and the summary. Anything
+/// else in `results/` is not stampede's to delete, and would be counted as
+/// this run's results, so it stops the run.
+fn clear_own_results(report: &Path, results_dir: &Path) -> anyhow::Result<()> {
+    let _ = std::fs::remove_file(report.join("summary.json"));
+    let Ok(entries) = std::fs::read_dir(results_dir) else {
+        return Ok(());
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let own = name
+            .strip_prefix("bee-")
+            .and_then(|n| n.strip_suffix(".jtl.gz"))
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+        if !own {
+            anyhow::bail!(InputError(format!(
+                "{}: holds {name}, which stampede did not write; move it away or pass another --report folder",
+                results_dir.display()
+            )));
+        }
+        std::fs::remove_file(entry.path())
+            .with_context(|| format!("removing the earlier run's {}", entry.path().display()))?;
+    }
+    Ok(())
+}
+
+/// Writes a file only its owner can read: bee configs carry the search
+/// cluster's credentials.
+fn write_private(path: &Path, body: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let _ = std::fs::remove_file(path);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .and_then(|mut f| f.write_all(body))
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
@@ -303,18 +359,18 @@ async fn results(
         .unwrap_or_default();
     if paths.is_empty() {
         return RunVerdict::new(
-            exit::FAILED,
-            "no_results",
+            Outcome::NoResults,
             format!("no results: no bee left a JTL in {}", dir.display()),
         );
     }
     let files = paths.len();
-    let summary = match collect::summarise(plan, paths).await {
+    let mut summary = match collect::summarise(plan, paths).await {
         Ok(s) => s,
-        Err(e) => return RunVerdict::new(exit::FAILED, "error", format!("{e:#}")),
+        Err(e) => return RunVerdict::failed(&e),
     };
-    match judge::conclude(plan, args, ui, summary, files, None, correlation).await {
+    correlation.apply(&mut summary);
+    match judge::conclude(plan, args, ui, summary, files, None).await {
         Ok(v) => v,
-        Err(e) => RunVerdict::new(exit::FAILED, "error", format!("{e:#}")),
+        Err(e) => RunVerdict::failed(&e),
     }
 }

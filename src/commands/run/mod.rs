@@ -6,9 +6,13 @@ mod judge;
 mod live;
 mod local;
 mod monitor;
+mod preflight;
 mod upload;
 
+use std::panic::AssertUnwindSafe;
 use std::process::ExitCode;
+
+use futures_util::FutureExt;
 use std::time::Instant;
 
 use serde_json::json;
@@ -17,25 +21,53 @@ use tokio_util::sync::CancellationToken;
 use crate::aws::{self, Clients};
 use crate::blueprint::{Plan, Target};
 use crate::cli::{GlobalArgs, RunArgs};
-use crate::exit;
+use crate::exit::{self, Outcome};
 use crate::interrupt::Interrupt;
 use crate::monitor::watcher::{Correlation, Watcher};
+use crate::results::summary::StackEventRecord;
 use crate::stack::cleanup::{self, Deletion};
 use crate::stack::phase::{self, DONE, Phase};
 use crate::stack::{Follower, Stop, Until};
 use crate::ui::Reporter;
 use judge::RunVerdict;
+use preflight::{Checks, Footprint};
 
 /// Runs the whole lifecycle.
 pub async fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
     let plan = super::plan::load(&args.blueprint, global).await?;
     let ui = Reporter::new(global.output);
+    let footprint = Footprint::of(&plan);
+    let checks = tokio::task::block_in_place(|| Checks::local(&plan, &args, &footprint));
     let interrupt = Interrupt::install();
-    let watcher = monitor::start(&plan, global, &ui).await?;
     match plan.target {
-        Target::Aws => aws_run(global, &args, &plan, &ui, &interrupt, watcher).await,
-        Target::Local { .. } => local::run(&args, &plan, &ui, &interrupt, watcher).await,
+        Target::Aws => aws_run(global, &args, &plan, &ui, &interrupt, checks, &footprint).await,
+        Target::Local { .. } => {
+            checks.into_result()?;
+            if args.dry_run {
+                return Ok(dry_run(&plan, &footprint, &ui));
+            }
+            let watcher = monitor::start(&plan, global, &ui).await?;
+            local::run(&args, &plan, &ui, &interrupt, watcher).await
+        }
     }
+}
+
+/// Prints what would be created; the checks have passed.
+fn dry_run(plan: &Plan, footprint: &Footprint, ui: &Reporter) -> ExitCode {
+    let line = footprint.describe(plan);
+    ui.info(&line);
+    ui.finish(json!({
+        "run_id": plan.run.id,
+        "status": "dry_run",
+        "exit_code": exit::PASSED,
+        "message": line,
+        "stack": plan.stack,
+        "bees": footprint.bees,
+        "instance_type": footprint.instance_type,
+        "timeout_s": footprint.timeout.as_secs(),
+        "instance_hours_max": crate::blueprint::limits::instance_hours(footprint.bees, footprint.timeout),
+    }));
+    ExitCode::from(exit::PASSED)
 }
 
 async fn aws_run(
@@ -44,17 +76,47 @@ async fn aws_run(
     plan: &Plan,
     ui: &Reporter,
     interrupt: &Interrupt,
-    mut watcher: Option<Watcher>,
+    mut checks: Checks,
+    footprint: &Footprint,
 ) -> anyhow::Result<ExitCode> {
     let region = global.region.as_deref().or(plan.region.as_deref());
-    let bee_binary = beeconf::binary(args.bee_binary.as_deref())?;
+    let bee_binary = match beeconf::binary(args.bee_binary.as_deref()) {
+        Ok(b) => Some(b),
+        Err(e) => {
+            checks.problems.push(preflight::Problem {
+                aws: false,
+                text: format!("{e:#}"),
+            });
+            None
+        }
+    };
     let clients = aws::connect(region, global.profile.as_deref()).await?;
     ui.info(&format!("run {}: stack {}", plan.run.id, plan.stack));
-    let request = upload::prepare(&clients.s3, plan, &bee_binary, ui, chrono::Utc::now()).await?;
-    if let Some(code) = interrupt.exit_code() {
+    checks.remote(plan, args, &clients, ui).await;
+    checks.into_result()?;
+    let Some(bee_binary) = bee_binary else {
+        unreachable!("a missing bee binary is a problem above")
+    };
+    if args.dry_run {
+        return Ok(dry_run(plan, footprint, ui));
+    }
+    let mut watcher = monitor::start(plan, global, ui).await?;
+    // An earlier run's summary must not be archived or compared as this
+    // run's if this one fails before writing its own.
+    let _ = std::fs::remove_file(args.report.join("summary.json"));
+    // A signal stops the uploads too: nothing exists yet to clean up.
+    let request = tokio::select! {
+        r = upload::prepare(&clients.s3, plan, &bee_binary, ui, chrono::Utc::now()) => Some(r?),
+        () = interrupt.token().cancelled() => None,
+    };
+    if let (None, code) | (_, code @ Some(_)) = (&request, interrupt.exit_code()) {
+        let code = code.unwrap_or(exit::SIGTERM);
         ui.info("interrupted before the stack was created; nothing to clean up");
         return Ok(ExitCode::from(code));
     }
+    let Some(request) = request else {
+        unreachable!("an interrupted upload returned above")
+    };
     // Named before the call, so a second signal during CreateStack still
     // tells the user which stack to delete.
     interrupt.guard(&plan.stack);
@@ -70,9 +132,45 @@ async fn aws_run(
         w.stack_event(format!("stack {} creation started", plan.stack));
     }
     let mut f = Follower::new(&clients.cfn, ui, &stack_id, global.poll_interval);
+    // Whatever happens from here on, a panic included, the stack gets
+    // deleted below.
+    let tested = AssertUnwindSafe(test(&mut f, plan, &clients, args, ui, interrupt, watcher))
+        .catch_unwind()
+        .await;
+    let verdict = tested.unwrap_or_else(|_| {
+        RunVerdict::new(
+            Outcome::Internal,
+            format!(
+                "internal error: stampede panicked while stack {} existed (a bug; see above); deleting the stack",
+                plan.stack
+            ),
+        )
+    });
+    let deletion = finish_stack(&mut f, plan, &stack_id, args.keep, ui).await;
+    interrupt.release();
+    report(plan, ui, &verdict, deletion.as_ref());
+    let code = match (interrupt.exit_code(), &deletion) {
+        (Some(sig), _) => sig,
+        (None, Some(Ok(Deletion::Deleted)) | None) => verdict.outcome.code(),
+        (None, Some(_)) => exit::INFRA,
+    };
+    Ok(ExitCode::from(code))
+}
+
+/// From CreateStack to the verdict: follows the stack while showing live
+/// metrics, then collects and judges the results. A signal stops any part.
+async fn test(
+    f: &mut Follower<'_>,
+    plan: &Plan,
+    clients: &Clients,
+    args: &RunArgs,
+    ui: &Reporter,
+    interrupt: &Interrupt,
+    mut watcher: Option<Watcher>,
+) -> RunVerdict {
     ui.phase(Phase::Provisioning);
+    crate::fault::panic_at("after-create");
     let deadline = Instant::now() + plan.timeout;
-    // Whatever happens while following, the stack gets deleted below.
     let source = live::source(
         beeconf::es_target(plan).as_ref(),
         &plan.run.id,
@@ -93,23 +191,28 @@ async fn aws_run(
         monitor::during(watcher.as_mut(), ui, &live_stop)
     );
     let correlation = monitor::finish(watcher, ui).await;
-    let verdict = match &followed {
-        Ok(stop) => judge(stop, &f, plan, &clients, args, ui, interrupt, correlation).await,
-        Err(e) => RunVerdict::new(
-            exit::INFRA,
-            "error",
-            format!("following stack {}: {e}", plan.stack),
-        ),
+    let stop = match followed {
+        Ok(stop) => stop,
+        Err(e) => {
+            return RunVerdict::new(
+                Outcome::InfrastructureFailed,
+                format!("following stack {}: {e}", plan.stack),
+            );
+        }
     };
-    let deletion = finish_stack(&mut f, plan, &stack_id, args.keep, ui).await;
-    interrupt.release();
-    report(plan, ui, &verdict, deletion.as_ref());
-    let code = match (interrupt.exit_code(), &deletion) {
-        (Some(sig), _) => sig,
-        (None, Some(Ok(Deletion::Deleted)) | None) => verdict.code,
-        (None, Some(_)) => exit::INFRA,
-    };
-    Ok(ExitCode::from(code))
+    tokio::select! {
+        v = judge(&stop, f, plan, clients, args, ui, interrupt, correlation) => v,
+        () = interrupt.token().cancelled() => interrupted(interrupt, "interrupted while collecting the results: deleting the stack"),
+    }
+}
+
+fn interrupted(interrupt: &Interrupt, why: &str) -> RunVerdict {
+    RunVerdict::new(
+        Outcome::Interrupted {
+            code: interrupt.exit_code().unwrap_or(exit::SIGTERM),
+        },
+        why.to_string(),
+    )
 }
 
 /// Turns how following ended into a verdict, collecting results when the
@@ -126,26 +229,28 @@ async fn judge(
     correlation: Correlation,
 ) -> RunVerdict {
     match stop {
-        Stop::Cancelled => RunVerdict::new(
-            interrupt.exit_code().unwrap_or(exit::SIGTERM),
-            "interrupted",
-            "interrupted: deleting the stack".to_string(),
-        ),
+        Stop::Cancelled => interrupted(interrupt, "interrupted: deleting the stack"),
         Stop::TimedOut => RunVerdict::new(
-            exit::INFRA,
-            "timed_out",
+            Outcome::TimedOut,
             format!(
                 "the run took longer than its timeout of {}s",
                 plan.timeout.as_secs()
             ),
         ),
         Stop::Gone => RunVerdict::new(
-            exit::INFRA,
-            "gone",
+            Outcome::InfrastructureFailed,
             "the stack disappeared while being created".to_string(),
         ),
         Stop::Settled(s) if phase::is_created(s) => {
-            judge::results(plan, clients, args, ui, correlation).await
+            judge::results(
+                plan,
+                clients,
+                args,
+                ui,
+                stack_events(f.history()),
+                correlation,
+            )
+            .await
         }
         Stop::Settled(_) | Stop::FailedEarly => {
             let cause = phase::root_cause(f.history());
@@ -164,15 +269,43 @@ async fn judge(
             // A bee that signalled FAILURE on Done ran the test: its
             // results say what went wrong, and the test (not AWS) failed.
             if cause.is_some_and(|c| c.logical_id == DONE) {
-                let mut v = judge::results(plan, clients, args, ui, correlation).await;
-                v.code = exit::FAILED;
-                v.status = "failed";
+                let mut v = judge::results(
+                    plan,
+                    clients,
+                    args,
+                    ui,
+                    stack_events(f.history()),
+                    correlation,
+                )
+                .await;
+                v.outcome = Outcome::Failed;
                 v.message = Some(why);
                 return v;
             }
-            RunVerdict::new(exit::INFRA, "infrastructure_failed", why)
+            judge::record_failure(plan, args, ui, stack_events(f.history()));
+            RunVerdict::new(Outcome::InfrastructureFailed, why)
         }
     }
+}
+
+/// The stack's events for summary.json, oldest first, the root cause
+/// marked.
+fn stack_events(history: &[crate::stack::event::StackEvent]) -> Vec<StackEventRecord> {
+    let cause = phase::root_cause(history).map(|c| c.id.as_str());
+    let mut out: Vec<StackEventRecord> = history
+        .iter()
+        .map(|e| StackEventRecord {
+            time: e.time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            stack_name: e.stack_name.clone(),
+            logical_id: e.logical_id.clone(),
+            resource_type: e.resource_type.clone(),
+            status: e.status.clone(),
+            reason: e.reason.clone(),
+            root_cause: Some(e.id.as_str()) == cause,
+        })
+        .collect();
+    out.sort_by(|a, b| a.time.cmp(&b.time));
+    out
 }
 
 /// Deletes the stack unless `keep`; `None` when kept.
@@ -201,7 +334,7 @@ fn report(
     deletion: Option<&Result<Deletion, aws::AwsError>>,
 ) {
     if let Some(m) = &verdict.message {
-        if verdict.code == exit::PASSED {
+        if verdict.outcome == Outcome::Passed {
             ui.info(m);
         } else {
             ui.warn(m);

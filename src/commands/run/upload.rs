@@ -74,6 +74,7 @@ pub async fn prepare(
         url,
         parameters: plan.parameters.clone(),
         tags: tags(plan, now),
+        token: Some(crate::aws::cfn::request_token(&plan.run.id)),
     })
 }
 

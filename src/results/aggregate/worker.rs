@@ -244,6 +244,8 @@ pub(crate) struct LocalAggregate {
     /// index 0 when free.
     slots: Vec<(u64, u32)>,
     pub(super) labels: Vec<(Box<[u8]>, LocalStats)>,
+    /// Per-interval aggregates, by the same label index.
+    series: Series,
     /// The block being read, and how many labels it brought so far.
     block: (u64, usize),
 }
@@ -254,6 +256,7 @@ impl LocalAggregate {
     pub(crate) fn record(&mut self, s: &Sample<'_>) {
         let i = self.index(s.label);
         self.labels[i].1.record(s);
+        self.series.record(i, s.timestamp, s.elapsed, s.success);
     }
 
     /// The label's slot, inserting it when new (open addressing, linear
@@ -308,21 +311,30 @@ impl LocalAggregate {
 
     /// Adds another worker's samples (labels new here go last).
     pub(crate) fn merge(&mut self, other: &LocalAggregate) {
-        for (label, stats) in &other.labels {
+        for (j, (label, stats)) in other.labels.iter().enumerate() {
             let i = self.index(label);
             self.labels[i].1.merge(stats);
+            self.series.merge_label(i, &other.series, j);
         }
     }
 
     /// The aggregate, labels in first-seen order (in the input, whichever
     /// worker read them).
-    pub(crate) fn finish(mut self) -> Aggregate {
-        self.labels.sort_by_key(|(_, s)| s.first_seen);
+    pub(crate) fn finish(self) -> Aggregate {
+        let mut order: Vec<usize> = (0..self.labels.len()).collect();
+        order.sort_by_key(|&i| self.labels[i].1.first_seen);
+        let mut series = self.series;
+        series.reorder(&order);
+        let mut labels: Vec<Option<(Box<[u8]>, LocalStats)>> =
+            self.labels.into_iter().map(Some).collect();
         let mut agg = Aggregate::default();
-        for (label, stats) in self.labels {
-            let i = agg.insert(&label);
-            agg.labels[i].1 = stats.into_stats();
+        for i in order {
+            if let Some((label, stats)) = labels[i].take() {
+                let at = agg.insert(&label);
+                agg.labels[at].1 = stats.into_stats();
+            }
         }
+        agg.series = series;
         agg
     }
 }

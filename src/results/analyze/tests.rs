@@ -70,7 +70,7 @@ fn analyze(data: Vec<u8>, workers: usize, block: usize) -> (Aggregate, FileRepor
         Some(Ok(c)) => c,
         _ => panic!("test texts have a header"),
     };
-    run_blocks(path, cursor, 2, &cols, workers, block).unwrap()
+    run_blocks(path, cursor, 2, &cols, b',', workers, block).unwrap()
 }
 
 #[test]
@@ -78,6 +78,9 @@ fn any_block_size_and_worker_count_reads_the_same() {
     let data = text(2000);
     let (want, want_report) = analyze(data.clone(), 1, 1 << 20);
     assert_eq!(want.count(), want_report.rows);
+    let series = want.series.summarise(&[]);
+    assert_eq!(series.labels.0[0].1.count.len(), 100);
+    assert_eq!(series.labels.0[0].1.count.iter().sum::<u64>(), want.count());
     // 11 shapes: 3 malformed (garbage, bad elapsed, too few fields).
     assert_eq!(want_report.malformed.count, 3 * 2000 / 11 + 1);
     // Header, then rows 0..3 take lines 2..6: garbage (row 4) is line 7.
@@ -92,6 +95,13 @@ fn any_block_size_and_worker_count_reads_the_same() {
             "workers {workers}, block {block}"
         );
         assert_eq!(order(&got), order(&want), "first-seen order");
+        let names = order(&want);
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        assert_eq!(
+            got.series.summarise(&names),
+            want.series.summarise(&names),
+            "per-interval series, workers {workers}, block {block}"
+        );
         assert_eq!(report.rows, want_report.rows);
         assert_eq!(report.malformed, want_report.malformed);
     }
@@ -160,4 +170,106 @@ fn header_without_a_needed_column_fails() {
     let data = b"timeStamp,label,success\n1,a,true\n".to_vec();
     let err = analyze_reader(Path::new("t.jtl"), Cursor::new(data), 2).unwrap_err();
     assert!(err.to_string().contains("`elapsed`"), "{err}");
+}
+
+#[test]
+fn a_row_longer_than_the_limit_is_one_malformed_row_at_its_line() {
+    use crate::results::split::MAX_ROW;
+    let mut data = text(2);
+    // Line 4: a 1 MiB + 10 label; a quoted newline in it on top.
+    data.extend_from_slice(b"1700000000000,5,\"a\nb");
+    data.extend(std::iter::repeat_n(b'x', MAX_ROW + 10));
+    data.extend_from_slice(b"\",200,OK,t,text,true,,10\n");
+    data.extend_from_slice(row(0).as_bytes());
+    for (workers, block) in [(1, 1 << 20), (2, 4096)] {
+        let (agg, report) = analyze(data.clone(), workers, block);
+        assert_eq!(agg.count(), 3, "workers {workers}, block {block}");
+        assert_eq!(report.malformed.first_lines, [4]);
+        assert_eq!(report.malformed.count, 1);
+    }
+    // A line without end (a 1 GiB line, scaled down): one malformed row,
+    // read through without holding it.
+    let line = std::io::repeat(b'7').take(64 << 20);
+    let stream = Cursor::new(text(2)).chain(line);
+    let (agg, report) = analyze_reader(Path::new("t.jtl"), stream, 2).unwrap();
+    assert_eq!(
+        (agg.count(), report.malformed.first_lines.clone()),
+        (2, vec![4])
+    );
+}
+
+#[test]
+fn a_gzip_bomb_is_refused() {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(HEADER.as_bytes()).unwrap();
+    let zeros = vec![b'0'; 1 << 20];
+    for _ in 0..200 {
+        enc.write_all(&zeros).unwrap();
+    }
+    let bomb = enc.finish().unwrap();
+    let err = analyze_reader(Path::new("bomb.jtl.gz"), Cursor::new(bomb), 2).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with("bomb.jtl.gz: cannot read: the gzip stream expands more than"),
+        "{msg}"
+    );
+}
+
+/// Samples of `data` read in one piece, as the row reader reads a whole
+/// file that is one block.
+fn whole(data: &[u8], cols: &Columns, delim: u8) -> (Vec<LabelDigest>, u64, Vec<u64>) {
+    let mut agg = Aggregate::default();
+    let mut bad = Malformed::default();
+    RowReader::new(cols, delim).read_block(data, true, |s| agg.record(s), |l| bad.add(l + 1));
+    (summary(&agg), bad.count, bad.first_lines)
+}
+
+/// A label's count, errors, first and last timestamps.
+type LabelDigest = (String, u64, u64, i64, i64);
+
+fn summary(agg: &Aggregate) -> Vec<LabelDigest> {
+    let mut v: Vec<_> = agg
+        .labels
+        .iter()
+        .map(|(l, s)| (l.clone(), s.count, s.errors, s.first_ts, s.last_ts))
+        .collect();
+    v.sort();
+    v
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+    /// Cut into blocks and read on several workers, a text reads as it
+    /// does in one piece (which reads as the `csv` crate does: see the
+    /// row reader's property test), whatever its quotes, control bytes,
+    /// delimiters and line ends.
+    #[test]
+    fn blocks_read_as_one_piece(
+        pieces in proptest::collection::vec(0usize..16, 0..400),
+        delim_at in 0usize..4,
+        block in 1usize..200,
+        workers in 1usize..4,
+    ) {
+        const P: &[&[u8]] = &[
+            b"\"", b"\n", b"\r\n", b"\t", b"\x00", b"x", b"\"\"", b"\r",
+            b"\n1700000000000D5DaDxDxDxDxDtrueD", b"\n1700000000001D7D\"q\nD\"DxDxDxDxDfalse",
+            b"D", b"D\"", b"\tat x", b"1", b",", b";",
+        ];
+        let delim = crate::results::layout::DELIMITERS[delim_at];
+        let text: Vec<u8> = pieces
+            .iter()
+            .flat_map(|&p| P[p].iter().map(|&b| if b == b'D' { delim } else { b }))
+            .collect();
+        let want = whole(&text, &Columns::DEFAULT, delim);
+        let (agg, report) = run_blocks(
+            Path::new("t.jtl"), Cursor::new(text.clone()), 1, &Columns::DEFAULT, delim, workers, block,
+        )
+        .unwrap();
+        proptest::prop_assert_eq!(
+            (summary(&agg), report.malformed.count, report.malformed.first_lines),
+            want,
+            "text {:?}", String::from_utf8_lossy(&text)
+        );
+    }
 }

@@ -6,9 +6,18 @@ type Owned = (i64, u64, Vec<u8>, bool);
 
 /// What a block read: good samples, malformed lines (0-based), newlines.
 fn read(data: &[u8], cols: &Columns, at_eof: bool) -> (Vec<Owned>, Vec<u64>, u64) {
+    read_delimited(data, cols, b',', at_eof)
+}
+
+fn read_delimited(
+    data: &[u8],
+    cols: &Columns,
+    delim: u8,
+    at_eof: bool,
+) -> (Vec<Owned>, Vec<u64>, u64) {
     let mut samples = Vec::new();
     let mut bad = Vec::new();
-    let newlines = RowReader::new(cols).read_block(
+    let newlines = RowReader::new(cols, delim).read_block(
         data,
         at_eof,
         |s| samples.push((s.timestamp, s.elapsed, s.label.to_vec(), s.success)),
@@ -20,9 +29,14 @@ fn read(data: &[u8], cols: &Columns, at_eof: bool) -> (Vec<Owned>, Vec<u64>, u64
 /// The same through the csv crate, as `analyze` read rows before; bad
 /// lines are those of each record's first byte.
 fn reference(data: &[u8], cols: &Columns) -> (Vec<Owned>, Vec<u64>, u64) {
+    reference_delimited(data, cols, b',')
+}
+
+fn reference_delimited(data: &[u8], cols: &Columns, delim: u8) -> (Vec<Owned>, Vec<u64>, u64) {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
+        .delimiter(delim)
         .from_reader(data);
     let mut rec = csv::ByteRecord::new();
     let mut samples = Vec::new();
@@ -168,17 +182,18 @@ fn formatted_timestamps_and_reordered_columns() {
 #[test]
 fn find_delim_finds_the_first() {
     let d = b"abcdefghij,klmnopq\r\nxyz";
-    assert_eq!(find_delim(d, 0), 10);
-    assert_eq!(find_delim(d, 11), 18);
-    assert_eq!(find_delim(d, 19), 19);
-    assert_eq!(find_delim(d, 20), 23);
+    assert_eq!(find_delim(d, 0, b','), 10);
+    assert_eq!(find_delim(d, 11, b','), 18);
+    assert_eq!(find_delim(d, 19, b','), 19);
+    assert_eq!(find_delim(d, 20, b','), 23);
+    assert_eq!(find_delim(b"ab,c\td", 0, b'\t'), 4);
     for i in 0..40 {
         let mut v = vec![b'a'; 40];
         v[i] = b'\n';
-        assert_eq!(find_delim(&v, 0), i);
+        assert_eq!(find_delim(&v, 0, b','), i);
         // Bytes next to the delimiters must not be taken for them.
         v[i] = if i % 2 == 0 { b'-' } else { b'\x0b' };
-        assert_eq!(find_delim(&v, 0), 40);
+        assert_eq!(find_delim(&v, 0, b','), 40);
     }
 }
 
@@ -196,15 +211,17 @@ fn delims_marks_every_delimiter_exactly() {
         words.push([b, b',', b, b'\n', b, 0, b, 0x0e]);
     }
     for w in words {
-        let bits = |f: fn(u8) -> bool| -> u64 {
-            (0..8)
-                .filter(|&i| f(w[i]))
-                .map(|i| 0x80u64 << (8 * i))
-                .sum()
-        };
-        let (mask, ctrl) = delims(u64::from_le_bytes(w));
-        assert_eq!(ctrl, bits(|b| b < 0x0e), "{w:?}");
-        assert_eq!(mask, bits(|b| b < 0x0e || b == b','), "{w:?}");
+        for d in crate::results::layout::DELIMITERS {
+            let bits = |f: &dyn Fn(u8) -> bool| -> u64 {
+                (0..8)
+                    .filter(|&i| f(w[i]))
+                    .map(|i| 0x80u64 << (8 * i))
+                    .sum()
+            };
+            let (mask, ctrl) = delims(u64::from_le_bytes(w), d);
+            assert_eq!(ctrl, bits(&|b| b < 0x0e && b != d), "{w:?}");
+            assert_eq!(mask, bits(&|b| b < 0x0e || b == d), "{w:?}");
+        }
     }
     assert_eq!(
         word(b"abc", 0),
@@ -212,7 +229,7 @@ fn delims_marks_every_delimiter_exactly() {
     );
     assert_eq!(word(b"abc", 3), u64::MAX);
     assert_eq!(word(b"abc", 9), u64::MAX);
-    assert_eq!(delims(u64::MAX), (0, 0));
+    assert_eq!(delims(u64::MAX, b','), (0, 0));
 }
 
 #[test]
@@ -341,7 +358,7 @@ fn parse_speed() {
         return;
     };
     let mut blocks = Vec::new();
-    let mut splitter = Splitter::new(&text[..], 512 << 10, 1);
+    let mut splitter = Splitter::new(&text[..], b',', 512 << 10, 1);
     let t = std::time::Instant::now();
     while let Some(b) = splitter.next_block().unwrap() {
         blocks.push(b);
@@ -350,7 +367,7 @@ fn parse_speed() {
     let mut best = std::time::Duration::MAX;
     for _ in 0..7 {
         let t = std::time::Instant::now();
-        let mut reader = RowReader::new(&Columns::DEFAULT);
+        let mut reader = RowReader::new(&Columns::DEFAULT, b',');
         let mut agg = LocalAggregate::default();
         let mut rows = 0u64;
         for b in &blocks {
@@ -372,4 +389,85 @@ fn parse_speed() {
         "parse+aggregate: {best:?} best of 7, {:.0} MB/s",
         text.len() as f64 / best.as_secs_f64() / 1e6
     );
+}
+
+#[test]
+fn a_field_starting_with_a_control_byte_keeps_the_rows_after_it() {
+    // A failure message holding a Java stack trace: its first byte is a
+    // TAB. Once, the reader took any byte after a comma for an opening
+    // quote, and the rows after it vanished up to the next quote.
+    let data = b"1,2,a,x,x,x,x,false,\tat Foo.bar(Foo.java:1)\n\
+        3,4,b,x,x,x,x,true,\x0bvertical\n\
+        5,6,c,x,x,x,x,true,\x00nul,\"quoted\"\n\
+        7,8,d,x,x,x,x,true\n";
+    let got = read(data, &D, false);
+    assert_eq!(labels(&got.0), ["a", "b", "c", "d"]);
+    assert_eq!(got, reference(data, &D));
+}
+
+/// Bytes that matter to a CSV reader, and pieces of good rows, for the
+/// property test: control bytes, quotes, every delimiter, line ends.
+const PIECES: &[&[u8]] = &[
+    b"\t",
+    b"\x00",
+    b"\x0b",
+    b"\x0c",
+    b"\x01",
+    b"\x1f",
+    b"\"",
+    b"\"\"",
+    b",",
+    b";",
+    b"|",
+    b"\n",
+    b"\r",
+    b"\r\n",
+    b"x",
+    b" ",
+    b"1700000000000",
+    b"12",
+    b"true",
+    b"FALSE",
+    b"\xc3\xa9",
+    b"\tat Foo.bar(Foo.java:1)",
+];
+
+/// A text of `pieces`, with a good row (in `delim`) before some of them so
+/// that rows after a fault are there to be lost. The row ends in a
+/// delimiter: the piece after it starts a field past the kept ones.
+fn piece_text(pieces: &[(usize, bool)], delim: u8) -> Vec<u8> {
+    let mut out = Vec::new();
+    for &(p, row) in pieces {
+        if row {
+            let d = char::from(delim);
+            out.extend_from_slice(
+                format!("\n1700000000000{d}5{d}ok{d}x{d}x{d}x{d}x{d}true{d}").as_bytes(),
+            );
+        }
+        out.extend_from_slice(PIECES[p % PIECES.len()]);
+    }
+    out
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+    /// The fast reader reads what the `csv` crate reads, whatever the text.
+    #[test]
+    fn reads_what_csv_reads(
+        pieces in proptest::collection::vec((0usize..64, proptest::bool::weighted(0.15)), 0..120),
+        delim_at in 0usize..4,
+        reordered in proptest::bool::ANY,
+    ) {
+        let delim = crate::results::layout::DELIMITERS[delim_at];
+        let text = piece_text(&pieces, delim);
+        let cols = if reordered {
+            Columns { timestamp: 2, elapsed: 0, label: 1, success: Some(4), min_fields: 5 }
+        } else {
+            D
+        };
+        let got = read_delimited(&text, &cols, delim, true);
+        let want = reference_delimited(&text, &cols, delim);
+        proptest::prop_assert_eq!(got, want, "text {:?}", String::from_utf8_lossy(&text));
+    }
 }

@@ -1,0 +1,142 @@
+//! Laptop mode's trust: it deletes only what it wrote, names a busy port,
+//! and a Ctrl-C still leaves a summary of what the bees measured.
+
+use std::time::{Duration, Instant};
+
+use crate::lifecycle::{BUCKET, seed};
+use crate::support::*;
+
+/// A JMETER_HOME whose launcher is never reached: the checks under test
+/// stop the run before JMeter would start.
+fn fake_jmeter(dir: &std::path::Path) -> std::path::PathBuf {
+    write(dir, "jmeter/bin/jmeter", "#!/bin/sh\nexit 1\n");
+    dir.join("jmeter")
+}
+
+#[test]
+fn a_busy_port_exits_3_naming_the_port_and_the_way_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port().to_string();
+    let out = run(stampede()
+        .args(["run", "blueprints/local-quickstart.yml", "--var"])
+        .arg(format!("port={port}"))
+        .arg("--report")
+        .arg(dir.path().join("r"))
+        .env("JMETER_HOME", fake_jmeter(dir.path()))
+        .current_dir(root()));
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(
+        out.stderr
+            .contains(&format!("local.serve: cannot listen on port {port}"))
+            && out.stderr.contains("or 0 for any free one"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn files_stampede_did_not_write_are_never_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("r");
+    let mine = write(&report, "results/notes.jtl.gz", "someone else's");
+    let out = run(stampede()
+        .args(["run", "blueprints/local-quickstart.yml", "--var", "port=0"])
+        .arg("--report")
+        .arg(&report)
+        .env("JMETER_HOME", fake_jmeter(dir.path()))
+        .current_dir(root()));
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("holds notes.jtl.gz, which stampede did not write"),
+        "{out:?}"
+    );
+    assert_eq!(std::fs::read_to_string(mine).unwrap(), "someone else's");
+}
+
+#[test]
+fn a_failed_run_leaves_no_stale_summary_behind() {
+    let Some(url) = localstack() else { return };
+    seed(&url, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(fixture("templates/failing.yaml"), dir.path().join("t.yaml")).unwrap();
+    let stack = unique("it-stale");
+    let bp = write(
+        dir.path(),
+        "bp.yml",
+        &format!("stack: {stack}\nbucket: {BUCKET}\ntemplate: t.yaml\n"),
+    );
+    let report = dir.path().join("report");
+    let stale = write(&report, "summary.json", "{\"an earlier run\": true}");
+    let out = run(against(&url)
+        .args(["run", "--output", "plain", "--report"])
+        .arg(&report)
+        .arg(&bp));
+    assert_eq!(out.code, 3, "{out:?}");
+    // The failed run writes its own summary (phases and stack events, no
+    // samples) or none: never the earlier run's.
+    if let Ok(text) = std::fs::read_to_string(&stale) {
+        assert!(
+            !text.contains("an earlier run"),
+            "stale summary.json: {text}"
+        );
+        assert!(text.contains(&stack), "not this run's summary: {text}");
+    }
+}
+
+#[test]
+fn ctrl_c_in_laptop_mode_still_summarises_what_the_bees_measured() {
+    let Some(jmeter) = jmeter_home() else { return };
+    let report = tempfile::tempdir().unwrap();
+    // Its own process group, like a shell's foreground job, so the SIGINT
+    // below reaches the group as a terminal's Ctrl-C does.
+    let mut cmd = stampede();
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let child = cmd
+        .args([
+            "run",
+            "blueprints/local-quickstart.yml",
+            "--output",
+            "plain",
+            "--var",
+            "duration=120",
+            "--var",
+            "bees=1",
+            "--var",
+            "port=0",
+            "--report",
+        ])
+        .arg(report.path())
+        .env_remove("STAMPEDE_ES_URL")
+        .env("JMETER_HOME", &jmeter)
+        .current_dir(root())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let jtl = report.path().join("bees/bee-1/bee-1.jtl");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while !jtl.exists() || jtl_rows(&jtl) < 50 {
+        assert!(Instant::now() < deadline, "the bee never wrote samples");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let pgid = nix::unistd::Pid::from_raw(-(child.id() as i32));
+    nix::sys::signal::kill(pgid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(130), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("interrupted: the bees were stopped"),
+        "{stdout}"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report.path().join("summary.json")).unwrap())
+            .unwrap();
+    assert!(
+        summary["total"]["count"].as_u64().unwrap() >= 50,
+        "{summary}"
+    );
+}

@@ -1,0 +1,266 @@
+//! Trust before money: every check runs before the first upload or
+//! CreateStack, every problem is reported at once, and once a stack
+//! exists every exit path deletes it.
+
+use crate::lifecycle::{BUCKET, bees_upload, gzip, seed, stack_status};
+use crate::support::*;
+
+/// A command that can reach no AWS endpoint: anything refused here was
+/// refused before the first paid call.
+fn offline() -> std::process::Command {
+    let mut cmd = stampede();
+    cmd.env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("STAMPEDE_BUCKET", "stampede-it")
+        .current_dir(root());
+    cmd
+}
+
+#[test]
+fn a_run_id_that_would_run_in_the_bee_shell_is_refused() {
+    for id in ["r1$(touch /tmp/pwned)", "r1*", "../other", "a b"] {
+        let out = run(offline().args(["run", "blueprints/jmeter.yml", "--run-id", id]));
+        assert_eq!(out.code, 2, "{id}: {out:?}");
+        assert!(out.stderr.contains("--run-id: run id"), "{id}: {out:?}");
+    }
+}
+
+#[test]
+fn a_mistyped_var_is_refused_with_a_suggestion() {
+    let out = run(offline().args(["run", "blueprints/jmeter.yml", "--var", "targt=http://x"]));
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("--var targt: blueprints/jmeter.yml declares no variable `targt` in `vars:` (did you mean `target`?)"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn every_local_problem_is_reported_at_once_before_any_aws_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let gate = write(
+        dir.path(),
+        "gate.yml",
+        "criteria:\n  - { metric: p95, max_increase: 10 }\n",
+    );
+    let blocked = write(dir.path(), "file", "");
+    let out = run(offline()
+        .args(["run", "blueprints/jmeter.yml", "--var", "bees=40", "--gate"])
+        .arg(&gate)
+        .arg("--junit")
+        .arg(blocked.join("junit.xml"))
+        .env("STAMPEDE_MAX_BEES", "20")
+        .env("STAMPEDE_MAX_INSTANCE_HOURS", "5"));
+    assert_eq!(out.code, 2, "{out:?}");
+    for want in [
+        "gate.yml:2: max_increase: `10` has no unit: write a percentage such as `10%`",
+        "--junit: cannot write into",
+        "limits: 40 bees is over the limit of 20",
+        "limits: up to 23.3 instance-hours is over the limit of 5",
+    ] {
+        assert!(out.stderr.contains(want), "missing {want:?}: {out:?}");
+    }
+}
+
+#[test]
+fn json_output_ends_with_a_result_object_on_errors_too() {
+    let out = run(offline().args([
+        "run",
+        "blueprints/jmeter.yml",
+        "--output",
+        "json",
+        "--run-id",
+        "bad id",
+    ]));
+    assert_eq!(out.code, 2, "{out:?}");
+    let last: serde_json::Value =
+        serde_json::from_str(out.stdout.lines().last().expect("a result line")).unwrap();
+    assert_eq!(last["type"], "result", "{out:?}");
+    assert_eq!(last["status"], "bad_input", "{out:?}");
+    assert_eq!(last["exit_code"], 2, "{out:?}");
+}
+
+#[test]
+fn dry_run_checks_aws_and_creates_nothing() {
+    let Some(url) = localstack() else { return };
+    seed(&url, &[]);
+    let build = unique("dry").replace("dry-", "");
+    let run_id = unique("dry");
+    let out = run(against(&url)
+        .args([
+            "run",
+            "blueprints/jmeter.yml",
+            "--dry-run",
+            "--var",
+            "bees=3",
+            "--run-id",
+            &run_id,
+        ])
+        .env("STAMPEDE_BUCKET", BUCKET)
+        .env("BUILD_NUMBER", &build)
+        .current_dir(root()));
+    assert_eq!(out.code, 0, "{out:?}");
+    let stack = format!("stampede-jmeter-{build}");
+    assert!(
+        out.stdout.contains(&format!(
+            "dry run: would create stack {stack} with 3 bee(s) of c6i.large, for at most 35m (the timeout): at most 1.8 instance-hours"
+        )),
+        "{out:?}"
+    );
+    assert!(out.stdout.contains("credentials: arn:aws:"), "{out:?}");
+    assert_eq!(
+        stack_status(&url, &stack),
+        None,
+        "a dry run created a stack"
+    );
+    // Nothing was uploaded either: the same run id still runs.
+    let again = run(against(&url)
+        .args([
+            "run",
+            "blueprints/jmeter.yml",
+            "--dry-run",
+            "--run-id",
+            &run_id,
+        ])
+        .env("STAMPEDE_BUCKET", BUCKET)
+        .env("BUILD_NUMBER", &build)
+        .current_dir(root()));
+    assert_eq!(again.code, 0, "{again:?}");
+}
+
+#[test]
+fn a_reused_run_id_never_reads_an_earlier_runs_results() {
+    let Some(url) = localstack() else { return };
+    let run_id = unique("reused");
+    // An earlier run's results, which once passed and became the baseline.
+    seed(
+        &url,
+        &[(
+            &format!("stampede/{run_id}/results/i-1.jtl.gz"),
+            gzip(jtl(1, 100, &[], 1.0).as_bytes()),
+        )],
+    );
+    let build = unique("r").replace("r-", "");
+    let out = run(against(&url)
+        .args(["run", "blueprints/jmeter.yml", "--run-id", &run_id])
+        .env("STAMPEDE_BUCKET", BUCKET)
+        .env("BUILD_NUMBER", &build)
+        .current_dir(root()));
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("already holds files of another run"),
+        "{out:?}"
+    );
+    let stack = format!("stampede-jmeter-{build}");
+    assert_eq!(stack_status(&url, &stack), None, "a stack was created");
+}
+
+#[test]
+fn an_existing_stack_of_that_name_is_found_before_anything_is_uploaded() {
+    let Some(url) = localstack() else { return };
+    let build = unique("x").replace("x-", "");
+    let first = unique("first");
+    let bees = bees_upload(&url, &first, vec![]);
+    let kept = run(against(&url)
+        .args(["run", "blueprints/jmeter.yml", "--keep", "--run-id", &first])
+        .env("STAMPEDE_BUCKET", BUCKET)
+        .env("BUILD_NUMBER", &build)
+        .current_dir(root()));
+    bees.join().unwrap();
+    let stack = format!("stampede-jmeter-{build}");
+    assert!(stack_status(&url, &stack).is_some(), "{kept:?}");
+    let out = run(against(&url)
+        .args([
+            "run",
+            "blueprints/jmeter.yml",
+            "--run-id",
+            &unique("second"),
+        ])
+        .env("STAMPEDE_BUCKET", BUCKET)
+        .env("BUILD_NUMBER", &build)
+        .current_dir(root()));
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains(&format!(
+            "stack {stack} already exists (CREATE_COMPLETE): delete it with `stampede delete {stack}`"
+        )),
+        "{out:?}"
+    );
+    let deleted = run(against(&url).args(["delete", &stack]));
+    assert_eq!(deleted.code, 0, "{deleted:?}");
+}
+
+#[test]
+fn a_panic_after_create_stack_still_deletes_the_stack_and_exits_4() {
+    let Some(url) = localstack() else { return };
+    let build = unique("p").replace("p-", "");
+    let run_id = unique("panic");
+    seed(&url, &[]);
+    let out = run(against(&url)
+        .args([
+            "run",
+            "blueprints/jmeter.yml",
+            "--run-id",
+            &run_id,
+            "--output",
+            "plain",
+        ])
+        .env("STAMPEDE_BUCKET", BUCKET)
+        .env("BUILD_NUMBER", &build)
+        .env("STAMPEDE_FAULT", "after-create")
+        .current_dir(root()));
+    assert_eq!(out.code, 4, "{out:?}");
+    assert!(out.stderr.contains("injected fault"), "{out:?}");
+    assert!(out.stdout.contains("== deleted"), "{out:?}");
+    let stack = format!("stampede-jmeter-{build}");
+    assert_eq!(
+        stack_status(&url, &stack),
+        None,
+        "the stack was left behind"
+    );
+}
+
+#[test]
+fn a_run_in_which_every_sample_failed_does_not_pass_without_a_gate() {
+    let Some(url) = localstack() else { return };
+    let run_id = unique("allfail");
+    let failed = jtl(3, 200, &[], 1.0).replace(",true,", ",false,");
+    let bees = bees_upload(
+        &url,
+        &run_id,
+        vec![(
+            format!("stampede/{run_id}/results/i-1.jtl.gz"),
+            gzip(failed.as_bytes()),
+        )],
+    );
+    let report = tempfile::tempdir().unwrap();
+    let out = run(against(&url)
+        .args([
+            "run",
+            "blueprints/jmeter.yml",
+            "--output",
+            "plain",
+            "--run-id",
+            &run_id,
+        ])
+        .arg("--report")
+        .arg(report.path())
+        .env("STAMPEDE_BUCKET", BUCKET)
+        .env("BUILD_NUMBER", unique("f").replace("f-", ""))
+        .current_dir(root()));
+    bees.join().unwrap();
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stdout
+            .contains("the built-in gate fails a run in which most samples failed"),
+        "{out:?}"
+    );
+    assert!(
+        out.stdout.contains("of the") && out.stdout.contains("samples failed"),
+        "{out:?}"
+    );
+    assert!(out.stdout.contains("gate: FAIL"), "{out:?}");
+}
