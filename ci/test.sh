@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command (README: "Run the tests"). Starts the real services the
-# tests use (LocalStack, moto, OpenSearch, cfn-lint; see ci/services.sh),
+# tests use (LocalStack, moto, OpenSearch, LocalStack for CloudWatch, cfn-lint;
+# see ci/services.sh),
 # runs every test against them, and stops them again.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

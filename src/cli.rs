@@ -76,6 +76,72 @@ pub enum Command {
     Ship(ShipArgs),
     /// The agent on each load generator.
     Bee(BeeArgs),
+    /// CloudWatch metrics and scaling events of tagged resources (or
+    /// stacks) into the search cluster, without a run. Idempotent.
+    Collect(CollectArgs),
+    /// Write an event (a deployment, say) for the charts and Grafana.
+    Annotate(AnnotateArgs),
+}
+
+/// Arguments of `stampede collect`.
+#[derive(Debug, Args)]
+pub struct CollectArgs {
+    /// Watch resources carrying this tag (repeatable; all must match).
+    #[arg(long = "tag", value_name = "K=V", value_parser = parse_var)]
+    pub tags: Vec<(String, String)>,
+    /// Watch every resource of this stack (repeatable).
+    #[arg(long = "stack", value_name = "NAME")]
+    pub stacks: Vec<String>,
+    /// Start of the window: a duration ago (`15m`, `2h`) or an RFC 3339 time.
+    #[arg(long, default_value = "15m")]
+    pub since: String,
+    /// End of the window: `now`, a duration ago, or an RFC 3339 time.
+    #[arg(long, default_value = "now")]
+    pub until: String,
+    /// Seconds per data point: 1, 5, 10, 30 or a multiple of 60.
+    #[arg(long, default_value_t = 60)]
+    pub period: u64,
+    /// Elasticsearch / OpenSearch URL; without it, nothing is shipped and
+    /// the counts are printed.
+    #[arg(long, env = "STAMPEDE_ES_URL")]
+    pub es: Option<String>,
+    /// Index of data points.
+    #[arg(long, default_value = "stampede-metrics")]
+    pub index: String,
+    /// Index of events.
+    #[arg(long, default_value = "stampede-events")]
+    pub events_index: String,
+    /// Run id stored with each document.
+    #[arg(long)]
+    pub run_id: Option<String>,
+    /// Keep collecting every period (the window slides) until interrupted.
+    #[arg(long)]
+    pub follow: bool,
+}
+
+/// Arguments of `stampede annotate`.
+#[derive(Debug, Args)]
+pub struct AnnotateArgs {
+    /// What happened, e.g. "Deployment: shop build 42".
+    pub text: String,
+    /// Elasticsearch / OpenSearch URL.
+    #[arg(long, env = "STAMPEDE_ES_URL")]
+    pub es: String,
+    /// A tag (repeatable), e.g. `deploy` or `service=shop`.
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// Index of events.
+    #[arg(long, default_value = "stampede-events")]
+    pub index: String,
+    /// When it happened (RFC 3339); default now.
+    #[arg(long)]
+    pub at: Option<String>,
+    /// When it ended (RFC 3339), for events that last.
+    #[arg(long)]
+    pub end: Option<String>,
+    /// Run id stored with the event.
+    #[arg(long)]
+    pub run_id: Option<String>,
 }
 
 /// Arguments of `stampede ship`.

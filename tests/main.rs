@@ -10,6 +10,7 @@ mod gate;
 mod laptop;
 mod lifecycle;
 mod lint;
+mod monitor;
 mod render;
 mod report;
 mod shipping;

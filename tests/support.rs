@@ -248,3 +248,87 @@ pub fn jtl_rows(path: &Path) -> u64 {
     };
     text.lines().skip(1).filter(|l| !l.is_empty()).count() as u64
 }
+
+/// LocalStack 2026.3.0's URL, the CloudWatch emulator (`ci/services.sh up
+/// cloudwatch`), or `None` when not up.
+pub fn cloudwatch() -> Option<String> {
+    service("STAMPEDE_CLOUDWATCH_URL")
+}
+
+/// moto's URL (Tagging API, AutoScaling, ELBv2, EC2), or `None`.
+pub fn moto() -> Option<String> {
+    service("STAMPEDE_MOTO_URL")
+}
+
+/// The Python of moto's venv (it has boto3), or `None`.
+pub fn moto_python() -> Option<String> {
+    service("STAMPEDE_MOTO_PYTHON")
+}
+
+/// A command whose AWS calls go to moto, CloudWatch's to LocalStack
+/// 2026.3.0.
+pub fn watching(moto: &str, cloudwatch: &str) -> Command {
+    let mut cmd = stampede();
+    cmd.env("AWS_ENDPOINT_URL", moto)
+        .env("AWS_ENDPOINT_URL_CLOUDWATCH", cloudwatch)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1");
+    cmd
+}
+
+/// Runs tests/fixtures/monitor/world.py with `spec` (groups and load
+/// balancers in moto, metric data in CloudWatch); returns its JSON answer.
+pub fn world(
+    python: &str,
+    moto: &str,
+    cloudwatch: &str,
+    spec: &serde_json::Value,
+) -> serde_json::Value {
+    use std::io::Write;
+    let mut child = Command::new(python)
+        .arg(fixture("monitor/world.py"))
+        .env("STAMPEDE_MOTO_URL", moto)
+        .env("AWS_ENDPOINT_URL_CLOUDWATCH", cloudwatch)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("world.py starts");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(spec.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "world.py failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Runs a search on `index` (after a refresh) and returns the answer.
+pub fn es_search(es: &str, index: &str, body: &serde_json::Value) -> serde_json::Value {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let c = reqwest::Client::new();
+            c.post(format!("{es}/{index}/_refresh"))
+                .send()
+                .await
+                .unwrap();
+            c.post(format!("{es}/{index}/_search"))
+                .json(body)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap()
+        })
+}

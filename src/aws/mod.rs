@@ -6,6 +6,7 @@
 pub mod cfn;
 pub mod s3;
 pub mod sts;
+pub mod watch;
 
 use aws_config::BehaviorVersion;
 use std::time::Duration;
@@ -123,7 +124,7 @@ pub struct Clients {
 
 /// Every call gives up in time: a silent network path must not hang a run
 /// past its own deadline. Uploads of the bee binary get longer.
-fn timeouts(operation: Duration) -> TimeoutConfig {
+pub(crate) fn timeouts(operation: Duration) -> TimeoutConfig {
     TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(10))
         .read_timeout(Duration::from_secs(60))
@@ -135,23 +136,7 @@ fn timeouts(operation: Duration) -> TimeoutConfig {
 /// Loads the SDK configuration (environment, profile, emulator endpoints)
 /// and builds the clients.
 pub async fn connect(region: Option<&str>, profile: Option<&str>) -> anyhow::Result<Clients> {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
-    if let Some(r) = region {
-        loader = loader.region(aws_config::Region::new(r.to_string()));
-    }
-    if let Some(p) = profile {
-        loader = loader.profile_name(p);
-    }
-    let sdk = loader
-        .timeout_config(timeouts(Duration::from_secs(60)))
-        .load()
-        .await;
-    if sdk.region().is_none() {
-        return Err(crate::exit::InputError(
-            "no AWS region: set `region` in the blueprint, pass --region, or set AWS_REGION".into(),
-        )
-        .into());
-    }
+    let sdk = load_config(region, profile).await?;
     // Adaptive retries: the event poller is the one caller that can run
     // into CloudFormation's request rate limits.
     let cfn_conf = aws_sdk_cloudformation::config::Builder::from(&sdk)
@@ -174,6 +159,32 @@ pub async fn connect(region: Option<&str>, profile: Option<&str>) -> anyhow::Res
         s3: S3::new(aws_sdk_s3::Client::from_conf(s3_conf), endpoint, region),
         sts: Sts::new(aws_sdk_sts::Client::new(&sdk)),
     })
+}
+
+/// Loads the SDK configuration: region, profile, credentials and the
+/// `AWS_ENDPOINT_URL[_<SERVICE>]` endpoints.
+pub async fn load_config(
+    region: Option<&str>,
+    profile: Option<&str>,
+) -> anyhow::Result<aws_config::SdkConfig> {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(r) = region {
+        loader = loader.region(aws_config::Region::new(r.to_string()));
+    }
+    if let Some(p) = profile {
+        loader = loader.profile_name(p);
+    }
+    let sdk = loader
+        .timeout_config(timeouts(Duration::from_secs(60)))
+        .load()
+        .await;
+    if sdk.region().is_none() {
+        return Err(crate::exit::InputError(
+            "no AWS region: set `region` in the blueprint, pass --region, or set AWS_REGION".into(),
+        )
+        .into());
+    }
+    Ok(sdk)
 }
 
 #[cfg(test)]

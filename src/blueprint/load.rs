@@ -10,7 +10,7 @@ pub(super) struct Loader<'a> {
 }
 
 impl Loader<'_> {
-    fn at(&self, line: usize, message: impl Into<String>) -> BlueprintError {
+    pub(super) fn at(&self, line: usize, message: impl Into<String>) -> BlueprintError {
         BlueprintError::At {
             path: self.path.to_path_buf(),
             line,
@@ -23,7 +23,12 @@ impl Loader<'_> {
     }
 
     /// Renders one blueprint string; `field` names it in errors.
-    fn render(&self, field: &str, raw: &str, ctx: &Value) -> Result<String, BlueprintError> {
+    pub(super) fn render(
+        &self,
+        field: &str,
+        raw: &str,
+        ctx: &Value,
+    ) -> Result<String, BlueprintError> {
         self.renderer
             .render(raw, ctx)
             .map_err(|RenderFailure { line, message }| {
@@ -55,7 +60,7 @@ impl Loader<'_> {
         })
     }
 
-    fn render_pairs(
+    pub(super) fn render_pairs(
         &self,
         section: &str,
         map: &BTreeMap<String, Value>,
@@ -207,6 +212,10 @@ impl Loader<'_> {
                     })?
             }
         };
+        let monitor = match &raw.monitor {
+            Some(m) => Some(self.monitor(m, &ctx)?),
+            None => None,
+        };
         let region = match &raw.region {
             Some(r) => Some(self.render("region", r, &ctx)?).filter(|s| !s.is_empty()),
             None => None,
@@ -230,6 +239,7 @@ impl Loader<'_> {
             gate,
             timeout,
             target,
+            monitor,
         })
     }
 

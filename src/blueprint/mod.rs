@@ -6,6 +6,7 @@ mod context;
 pub mod limits;
 mod load;
 mod model;
+mod monitor;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -130,6 +131,8 @@ pub struct Plan {
     pub target: Target,
     /// Guardrails on bees, duration and instance-hours.
     pub limits: Limits,
+    /// The system under test to watch, if any.
+    pub monitor: Option<crate::monitor::Spec>,
 }
 
 /// Inputs to [`load`] other than the file.

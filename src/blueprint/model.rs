@@ -46,6 +46,44 @@ pub struct RawBlueprint {
     pub properties: BTreeMap<String, Value>,
     /// Guardrails: most bees, longest duration, most instance-hours.
     pub limits: Option<super::limits::RawLimits>,
+    /// The system under test, watched in CloudWatch during the run.
+    pub monitor: Option<RawMonitor>,
+}
+
+/// The `monitor` section.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMonitor {
+    /// Tag filters (all must match).
+    #[serde(default)]
+    pub tags: BTreeMap<String, Value>,
+    /// Stack names.
+    #[serde(default)]
+    pub stacks: Vec<String>,
+    /// Seconds per data point.
+    pub period: Option<Value>,
+    /// Extra metrics.
+    #[serde(default)]
+    pub metrics: Vec<RawMetric>,
+    /// Index of data points.
+    pub index: Option<String>,
+    /// Index of events.
+    pub events_index: Option<String>,
+}
+
+/// One entry of `monitor.metrics`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMetric {
+    /// CloudWatch namespace.
+    pub namespace: String,
+    /// Metric name.
+    pub metric: String,
+    /// Dimensions; `*` for every discovered resource.
+    #[serde(default)]
+    pub dimensions: BTreeMap<String, Value>,
+    /// Statistic; default Average.
+    pub stat: Option<String>,
 }
 
 /// The `metrics` section.

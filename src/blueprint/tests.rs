@@ -269,3 +269,85 @@ fn missing_testcase_names_the_line() {
         "{e}"
     );
 }
+
+fn with_monitor(section: &str) -> Result<Plan, BlueprintError> {
+    let (d, _) = project();
+    let bp = d.file("mon.yml", &format!("{BLUEPRINT}{section}"));
+    load(&bp, &opts())
+}
+
+#[test]
+fn monitor_section_is_rendered_and_checked() {
+    let plan = with_monitor(
+        r#"monitor:
+  tags: { Environment: int, Project: "{{vars.bees}}x" }
+  stacks: ["shop-int-{{build.number}}"]
+  period: 10
+  metrics:
+    - { namespace: System/Detail/Linux, metric: MemoryUtilization, dimensions: { AutoScalingGroupName: "*" }, stat: Average }
+    - { namespace: Shop, metric: OrdersPlaced, stat: Sum }
+"#,
+    )
+    .unwrap();
+    let m = plan.monitor.unwrap();
+    assert_eq!(
+        m.tags,
+        vec![
+            ("Environment".into(), "int".into()),
+            ("Project".into(), "4x".into())
+        ]
+    );
+    assert_eq!(m.stacks, vec!["shop-int-42".to_string()]);
+    assert_eq!(m.period, 10);
+    assert_eq!(m.metrics.len(), 2);
+    assert_eq!(m.metrics[1].stat, crate::monitor::spec::Stat::Sum);
+    assert_eq!(
+        m.metrics[0].dimensions,
+        vec![(
+            "AutoScalingGroupName".into(),
+            crate::monitor::spec::DimValue::Any
+        )]
+    );
+    assert_eq!(m.index, "stampede-metrics");
+}
+
+#[test]
+fn monitor_bad_input_names_file_and_line() {
+    let base_lines = BLUEPRINT.lines().count();
+    let cases = [
+        (
+            "monitor:\n  tags: { A: b }\n  metrics:\n    - { namespace: Shop, metric: Orders, stat: Median }\n",
+            4,
+            "unknown statistic \"Median\"",
+        ),
+        (
+            "monitor:\n  tags: { A: b }\n  metrics:\n    - { namespace: AWS/Rds, metric: CPUUtilization }\n",
+            4,
+            "unknown AWS namespace",
+        ),
+        (
+            "monitor:\n  tags: { A: b }\n  metrics:\n    - { namespace: Shop, metric: Orders, dimensions: { Color: \"*\" } }\n",
+            4,
+            "only works for dimensions discovery fills in",
+        ),
+        (
+            "monitor:\n  tags: { A: b }\n  metrics:\n    - { namespace: Shop, metric: Orders, dimensions: { Store: [1, 2] } }\n",
+            4,
+            "must be a string",
+        ),
+        ("monitor:\n  tags: { A: b }\n  period: 45\n", 3, "period 45"),
+        (
+            "monitor:\n  tags: { A: b }\n  period: soon\n",
+            3,
+            "not a whole number",
+        ),
+    ];
+    for (section, line, msg) in cases {
+        let e = with_monitor(section).unwrap_err().to_string();
+        assert!(
+            e.contains(&format!("mon.yml:{}:", base_lines + line)),
+            "{section}: {e}"
+        );
+        assert!(e.contains(msg), "{section}: {e}");
+    }
+}

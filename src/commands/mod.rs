@@ -1,7 +1,9 @@
 //! One module per subcommand, each with a plain `run`.
 
 mod analyze;
+mod annotate;
 mod bee;
+mod collect;
 pub mod compare;
 
 mod delete;
@@ -31,5 +33,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Report(args) => report::run(g, args).await,
         Command::Ship(args) => ship::run(g, args).await,
         Command::Bee(args) => bee::run(g, args).await,
+        Command::Collect(args) => collect::run(g, args).await,
+        Command::Annotate(args) => annotate::run(g, args).await,
     }
 }

@@ -64,6 +64,10 @@ pub struct Outcome {
 pub fn judge(gate: &Gate, current: &Summary, baseline: Option<&Summary>) -> Outcome {
     let mut checks = Vec::new();
     for c in &gate.criteria {
+        if let Some(how) = c.reduce {
+            checks.push(crate::monitor::gate::judge(c, how, current, baseline));
+            continue;
+        }
         let labels: Vec<&LabelSummary> = if c.label == "total" {
             current.total.iter().collect()
         } else {

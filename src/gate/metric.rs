@@ -28,6 +28,9 @@ pub enum Metric {
     Throughput,
     /// Samples (used by the "the run produced results" check).
     Count,
+    /// A collected CloudWatch series, reduced by the criterion's `stat`
+    /// (see `crate::monitor::gate`); values in the series' own unit.
+    CloudWatch,
 }
 
 /// How a metric's values are written and compared.
@@ -68,6 +71,7 @@ impl Metric {
             Metric::ErrorRate => "error_rate",
             Metric::Throughput => "throughput",
             Metric::Count => "count",
+            Metric::CloudWatch => "cloudwatch",
         }
     }
 
@@ -81,7 +85,7 @@ impl Metric {
         match self {
             Metric::ErrorRate => Kind::Ratio,
             Metric::Throughput => Kind::Rate,
-            Metric::Count => Kind::Count,
+            Metric::Count | Metric::CloudWatch => Kind::Count,
             _ => Kind::Time,
         }
     }
@@ -109,6 +113,8 @@ impl Metric {
             Metric::ErrorRate => l.error_rate,
             Metric::Throughput => l.throughput,
             Metric::Count => l.count as f64,
+            // Not a label's statistic: judged by `crate::monitor::gate`.
+            Metric::CloudWatch => f64::NAN,
         }
     }
 
@@ -119,6 +125,7 @@ impl Metric {
             Metric::Throughput => format!("{v:.1}/s"),
             Metric::Mean => format!("{v:.1}ms"),
             Metric::Count => format!("{v:.0}"),
+            Metric::CloudWatch => format!("{v:.2}"),
             _ => format!("{v:.0}ms"),
         }
     }

@@ -80,6 +80,8 @@ pub struct Criterion {
     pub verdict: Verdict,
     /// The criterion as written, for reports.
     pub text: String,
+    /// For a `cloudwatch:` series: how its points are reduced.
+    pub reduce: Option<crate::monitor::gate::Reduce>,
 }
 
 /// A gate file.
@@ -110,6 +112,7 @@ struct RawCriterion {
     max_increase: Option<serde_json::Value>,
     max_decrease: Option<serde_json::Value>,
     verdict: Option<String>,
+    stat: Option<String>,
 }
 
 fn total() -> String {
@@ -190,14 +193,35 @@ impl Gate {
 /// The built-in gate of a run without a gate file, as YAML.
 pub const SANITY_GATE: &str = "criteria:\n  - { metric: error_rate, label: total, max: 50% }\n";
 
-fn criterion(c: RawCriterion) -> Result<Criterion, String> {
-    let metric = Metric::parse(&c.metric).ok_or_else(|| {
-        format!(
-            "unknown metric `{}` (one of: {})",
-            c.metric,
-            metric::names()
-        )
-    })?;
+fn criterion(mut c: RawCriterion) -> Result<Criterion, String> {
+    let reduce = if c.metric.starts_with("cloudwatch:") {
+        crate::monitor::gate::check_id(&c.metric)?;
+        let stat = c.stat.as_deref().unwrap_or("max");
+        let r = crate::monitor::gate::Reduce::parse(stat)
+            .ok_or_else(|| format!("stat: `{stat}` is not one of max, min, mean, sum, last"))?;
+        // The series id stands where a label would.
+        c.label = std::mem::take(&mut c.metric);
+        c.metric = Metric::CloudWatch.name().into();
+        Some(r)
+    } else if c.stat.is_some() {
+        return Err(format!(
+            "stat: only for cloudwatch: series (`{}` is a statistic itself)",
+            c.metric
+        ));
+    } else {
+        None
+    };
+    let metric = if reduce.is_some() {
+        Metric::CloudWatch
+    } else {
+        Metric::parse(&c.metric).ok_or_else(|| {
+            format!(
+                "unknown metric `{}` (one of: {})",
+                c.metric,
+                metric::names()
+            )
+        })?
+    };
     let bounds = [
         ("max", c.max.as_ref()),
         ("min", c.min.as_ref()),
@@ -228,8 +252,13 @@ fn criterion(c: RawCriterion) -> Result<Criterion, String> {
         Some("unstable") => Verdict::Unstable,
         Some(v) => return Err(format!("verdict: `{v}` is neither fail nor unstable")),
     };
+    let text = match reduce {
+        Some(r) => format!("{} {} {name} {raw}", c.label, r.name()),
+        None => format!("{} {} {name} {raw}", c.metric, c.label),
+    };
     Ok(Criterion {
-        text: format!("{} {} {name} {raw}", c.metric, c.label),
+        text,
+        reduce,
         metric,
         label: c.label,
         bound,

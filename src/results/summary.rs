@@ -83,6 +83,13 @@ pub struct Summary {
     /// The stack's events as the run followed them, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stack_events: Vec<StackEventRecord>,
+    /// CloudWatch series of the system under test over the test window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitor: Option<crate::monitor::summary::MonitorSummary>,
+    /// The run's events: phases, scaling activities (Grafana's
+    /// annotation shape).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<crate::events::Event>,
 }
 
 /// A phase and when the run entered it.

@@ -10,6 +10,7 @@ use crate::cli::RunArgs;
 use crate::commands::compare::verdict_outcome;
 use crate::exit::{self, Outcome};
 use crate::gate::{self, Baseline, Gate, Verdict};
+use crate::monitor::watcher::Correlation;
 use crate::report;
 use crate::results::store::Store;
 use crate::results::summary::{RunFacts, StackEventRecord};
@@ -67,8 +68,9 @@ pub async fn results(
     args: &RunArgs,
     ui: &Reporter,
     stack_events: Vec<StackEventRecord>,
+    correlation: Correlation,
 ) -> RunVerdict {
-    match results_inner(plan, clients, args, ui, stack_events).await {
+    match results_inner(plan, clients, args, ui, stack_events, correlation).await {
         Ok(v) => v,
         Err(e) => RunVerdict::failed(&e),
     }
@@ -80,6 +82,7 @@ async fn results_inner(
     args: &RunArgs,
     ui: &Reporter,
     stack_events: Vec<StackEventRecord>,
+    correlation: Correlation,
 ) -> anyhow::Result<RunVerdict> {
     let report_dir = args.report.clone();
     let collected = collect::collect(&clients.s3, plan, &report_dir.join("jtl")).await?;
@@ -96,6 +99,7 @@ async fn results_inner(
     let store = Store::new(&clients.s3, &plan.run.bucket, &plan.build.job);
     let mut summary = collected.summary;
     summary.stack_events = stack_events;
+    correlation.apply(&mut summary);
     conclude(plan, args, ui, summary, collected.files, Some(&store)).await
 }
 

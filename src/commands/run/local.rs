@@ -13,7 +13,7 @@ use tokio::process::{Child, Command};
 use tokio_util::sync::CancellationToken;
 
 use super::judge::{self, RunVerdict};
-use super::{beeconf, collect, live};
+use super::{beeconf, collect, live, monitor};
 use crate::bee::{BeeConfig, Coordinator};
 use crate::blueprint::{Plan, Target};
 use crate::cli::RunArgs;
@@ -21,6 +21,7 @@ use crate::exit::{self, InputError, Outcome};
 use crate::interrupt::Interrupt;
 use crate::local::{coordinator, target};
 use crate::metrics::live::JtlLive;
+use crate::monitor::watcher::{Correlation, Watcher};
 use crate::stack::phase::Phase;
 use crate::ui::Reporter;
 
@@ -33,6 +34,7 @@ pub async fn run(
     plan: &Plan,
     ui: &Reporter,
     interrupt: &Interrupt,
+    mut watcher: Option<Watcher>,
 ) -> anyhow::Result<ExitCode> {
     let Target::Local { bees, serve } = plan.target else {
         unreachable!("local::run is only called for local targets")
@@ -139,19 +141,21 @@ pub async fn run(
     .await;
     let live_stop = CancellationToken::new();
     let deadline = Instant::now() + plan.timeout;
-    let (outcome, ()) = tokio::join!(
+    let (outcome, (), ()) = tokio::join!(
         async {
             let o = follow(&coord, &mut children, ui, interrupt, deadline).await;
             live_stop.cancel();
             o
         },
-        live::show(source, ui, args.labels, &live_stop)
+        live::show(source, ui, args.labels, &live_stop),
+        monitor::during(watcher.as_mut(), ui, &live_stop)
     );
+    let correlation = monitor::finish(watcher, ui).await;
     let verdict = match outcome {
         // The bees stopped and uploaded what they had: summarise it, but
         // the run's outcome stays what stopped it.
         Ended::Interrupted => {
-            let mut v = results(plan, args, ui, &results_dir).await;
+            let mut v = results(plan, args, ui, &results_dir, correlation).await;
             v.outcome = Outcome::Interrupted {
                 code: interrupt.exit_code().unwrap_or(exit::SIGTERM),
             };
@@ -162,7 +166,7 @@ pub async fn run(
             v
         }
         Ended::TimedOut => {
-            let mut v = results(plan, args, ui, &results_dir).await;
+            let mut v = results(plan, args, ui, &results_dir, correlation).await;
             v.outcome = Outcome::TimedOut;
             v.message = Some(format!(
                 "the run took longer than its timeout of {}s; the summary holds what the bees measured until then",
@@ -171,7 +175,7 @@ pub async fn run(
             v
         }
         Ended::Finished(failure) => {
-            let mut v = results(plan, args, ui, &results_dir).await;
+            let mut v = results(plan, args, ui, &results_dir, correlation).await;
             if let Some(reason) = failure {
                 v.outcome = Outcome::Failed;
                 v.message = Some(reason);
@@ -338,7 +342,13 @@ async fn stop(children: &mut [Child]) {
     }
 }
 
-async fn results(plan: &Plan, args: &RunArgs, ui: &Reporter, dir: &Path) -> RunVerdict {
+async fn results(
+    plan: &Plan,
+    args: &RunArgs,
+    ui: &Reporter,
+    dir: &Path,
+    correlation: Correlation,
+) -> RunVerdict {
     let paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|d| {
             d.filter_map(Result::ok)
@@ -354,10 +364,11 @@ async fn results(plan: &Plan, args: &RunArgs, ui: &Reporter, dir: &Path) -> RunV
         );
     }
     let files = paths.len();
-    let summary = match collect::summarise(plan, paths).await {
+    let mut summary = match collect::summarise(plan, paths).await {
         Ok(s) => s,
         Err(e) => return RunVerdict::failed(&e),
     };
+    correlation.apply(&mut summary);
     match judge::conclude(plan, args, ui, summary, files, None).await {
         Ok(v) => v,
         Err(e) => RunVerdict::failed(&e),

@@ -5,6 +5,7 @@ mod collect;
 mod judge;
 mod live;
 mod local;
+mod monitor;
 mod preflight;
 mod upload;
 
@@ -22,6 +23,7 @@ use crate::blueprint::{Plan, Target};
 use crate::cli::{GlobalArgs, RunArgs};
 use crate::exit::{self, Outcome};
 use crate::interrupt::Interrupt;
+use crate::monitor::watcher::{Correlation, Watcher};
 use crate::results::summary::StackEventRecord;
 use crate::stack::cleanup::{self, Deletion};
 use crate::stack::phase::{self, DONE, Phase};
@@ -44,7 +46,8 @@ pub async fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<ExitCode>
             if args.dry_run {
                 return Ok(dry_run(&plan, &footprint, &ui));
             }
-            local::run(&args, &plan, &ui, &interrupt).await
+            let watcher = monitor::start(&plan, global, &ui).await?;
+            local::run(&args, &plan, &ui, &interrupt, watcher).await
         }
     }
 }
@@ -97,6 +100,7 @@ async fn aws_run(
     if args.dry_run {
         return Ok(dry_run(plan, footprint, ui));
     }
+    let mut watcher = monitor::start(plan, global, ui).await?;
     // An earlier run's summary must not be archived or compared as this
     // run's if this one fails before writing its own.
     let _ = std::fs::remove_file(args.report.join("summary.json"));
@@ -125,10 +129,13 @@ async fn aws_run(
         }
     };
     ui.info(&format!("created stack {}", plan.stack));
+    if let Some(w) = watcher.as_mut() {
+        w.stack_event(format!("stack {} creation started", plan.stack));
+    }
     let mut f = Follower::new(&clients.cfn, ui, &stack_id, global.poll_interval);
     // Whatever happens from here on, a panic included, the stack gets
     // deleted below.
-    let tested = AssertUnwindSafe(test(&mut f, plan, &clients, args, ui, interrupt))
+    let tested = AssertUnwindSafe(test(&mut f, plan, &clients, args, ui, interrupt, watcher))
         .catch_unwind()
         .await;
     let verdict = tested.unwrap_or_else(|_| {
@@ -163,6 +170,7 @@ async fn test(
     args: &RunArgs,
     ui: &Reporter,
     interrupt: &Interrupt,
+    mut watcher: Option<Watcher>,
 ) -> RunVerdict {
     ui.phase(Phase::Provisioning);
     crate::fault::panic_at("after-create");
@@ -175,7 +183,7 @@ async fn test(
     )
     .await;
     let live_stop = CancellationToken::new();
-    let (followed, ()) = tokio::join!(
+    let (followed, (), ()) = tokio::join!(
         async {
             let r = f
                 .follow(Until::Created, interrupt.token(), Some(deadline))
@@ -183,8 +191,10 @@ async fn test(
             live_stop.cancel();
             r
         },
-        live::show(source, ui, args.labels, &live_stop)
+        live::show(source, ui, args.labels, &live_stop),
+        monitor::during(watcher.as_mut(), ui, &live_stop)
     );
+    let correlation = monitor::finish(watcher, ui).await;
     let stop = match followed {
         Ok(stop) => stop,
         Err(e) => {
@@ -195,7 +205,7 @@ async fn test(
         }
     };
     tokio::select! {
-        v = judge(&stop, f, plan, clients, args, ui, interrupt) => v,
+        v = judge(&stop, f, plan, clients, args, ui, interrupt, correlation) => v,
         () = interrupt.token().cancelled() => interrupted(interrupt, "interrupted while collecting the results: deleting the stack"),
     }
 }
@@ -211,6 +221,7 @@ fn interrupted(interrupt: &Interrupt, why: &str) -> RunVerdict {
 
 /// Turns how following ended into a verdict, collecting results when the
 /// bees ran.
+#[allow(clippy::too_many_arguments)]
 async fn judge(
     stop: &Stop,
     f: &Follower<'_>,
@@ -219,6 +230,7 @@ async fn judge(
     args: &RunArgs,
     ui: &Reporter,
     interrupt: &Interrupt,
+    correlation: Correlation,
 ) -> RunVerdict {
     match stop {
         Stop::Cancelled => interrupted(interrupt, "interrupted: deleting the stack"),
@@ -234,7 +246,15 @@ async fn judge(
             "the stack disappeared while being created".to_string(),
         ),
         Stop::Settled(s) if phase::is_created(s) => {
-            judge::results(plan, clients, args, ui, stack_events(f.history())).await
+            judge::results(
+                plan,
+                clients,
+                args,
+                ui,
+                stack_events(f.history()),
+                correlation,
+            )
+            .await
         }
         Stop::Settled(_) | Stop::FailedEarly => {
             let cause = phase::root_cause(f.history());
@@ -253,8 +273,15 @@ async fn judge(
             // A bee that signalled FAILURE on Done ran the test: its
             // results say what went wrong, and the test (not AWS) failed.
             if cause.is_some_and(|c| c.logical_id == DONE) {
-                let mut v =
-                    judge::results(plan, clients, args, ui, stack_events(f.history())).await;
+                let mut v = judge::results(
+                    plan,
+                    clients,
+                    args,
+                    ui,
+                    stack_events(f.history()),
+                    correlation,
+                )
+                .await;
                 v.outcome = Outcome::Failed;
                 v.message = Some(why);
                 return v;
