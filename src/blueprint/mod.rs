@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::render::{OutputTable, RenderFailure, Renderer};
-pub use context::{Build, RunInfo};
+pub use context::{Build, RunInfo, check_run_id};
 pub use limits::Limits;
 use load::Loader;
 pub use model::parse_duration;

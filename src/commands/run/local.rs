@@ -87,6 +87,7 @@ pub async fn run(
     ));
     ui.phase(Phase::Provisioning);
     let exe = std::env::current_exe().context("finding this executable")?;
+    let es = beeconf::reachable_es_target(plan, ui).await;
     for i in 1..=bees {
         let id = format!("bee-{i}");
         let workdir = report.join("bees").join(&id);
@@ -99,7 +100,7 @@ pub async fn run(
             duration_s: properties.get("duration").and_then(|d| d.parse().ok()),
             hard_timeout_s: plan.timeout.as_secs(),
             ready_timeout_s: 120,
-            es: beeconf::es_target(plan),
+            es: es.clone(),
             coordinator: Coordinator::Local {
                 url: coord.url.clone(),
             },
@@ -131,7 +132,7 @@ pub async fn run(
     }
     let fallback = live::Source::Jtl(JtlLive::new(jtls));
     let source = live::source(
-        beeconf::es_target(plan).as_ref(),
+        es.as_ref(),
         &plan.run.id,
         fallback,
         ui,
@@ -147,6 +148,15 @@ pub async fn run(
         },
         live::show(source, ui, args.labels, &live_stop)
     );
+    // What a bee that finished well still has to say (rows it could not
+    // ship, for one): its Done reason.
+    for sig in coord.signals.borrow().done.values() {
+        if let Some(note) = sig.reason.strip_prefix("done; ")
+            && sig.status == "SUCCESS"
+        {
+            ui.warn(&format!("{}: {note}", sig.unique_id));
+        }
+    }
     let verdict = match outcome {
         // The bees stopped and uploaded what they had: summarise it, but
         // the run's outcome stays what stopped it.
