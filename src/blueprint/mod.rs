@@ -92,6 +92,9 @@ pub struct Metrics {
     pub es: Option<String>,
     /// Index name.
     pub index: String,
+    /// How long shipping may go without indexing a row before it gives
+    /// up; `None`: the bee's default.
+    pub give_up_after: Option<Duration>,
 }
 
 /// A fully rendered blueprint.

@@ -19,7 +19,10 @@ pub async fn run(global: &GlobalArgs, args: ShipArgs) -> anyhow::Result<ExitCode
         .await
         .map_err(|e| exit::InputError(format!("--es: {e}")))?;
     ship::prepare(&es, &args.index).await.map_err(|e| {
-        exit::InfraError(format!("putting the index template for {}: {e}", args.index))
+        exit::InfraError(format!(
+            "putting the index template for {}: {e}",
+            args.index
+        ))
     })?;
     let bee = args.bee.clone().unwrap_or_else(|| {
         args.jtl

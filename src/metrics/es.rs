@@ -228,7 +228,8 @@ impl Es {
     /// answer is filtered down to what retries need: the error flag and
     /// each item's status.
     pub async fn bulk(&self, body: bytes::Bytes) -> Result<BulkAnswer, EsError> {
-        let path = "_bulk?filter_path=errors,items.*.status,items.*.error.type,items.*.error.reason";
+        let path =
+            "_bulk?filter_path=errors,items.*.status,items.*.error.type,items.*.error.reason";
         let (_, bytes) = self
             .send(Method::POST, path, body, "application/x-ndjson")
             .await?;

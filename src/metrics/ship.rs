@@ -347,7 +347,12 @@ fn settle(answer: &BulkAnswer, batch: &Batch, stats: &mut Shipped) -> (Batch, u6
     if answer.items.len() != batch.len() {
         // An answer that does not match the request: send it all again
         // (ids make that safe; the time bound still applies).
-        let all: Vec<_> = batch.items.iter().enumerate().map(|(i, it)| (i, it.2)).collect();
+        let all: Vec<_> = batch
+            .items
+            .iter()
+            .enumerate()
+            .map(|(i, it)| (i, it.2))
+            .collect();
         let why = format!(
             "the _bulk answer had {} items for {} rows",
             answer.items.len(),

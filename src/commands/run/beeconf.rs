@@ -38,7 +38,9 @@ pub fn es_target(plan: &Plan) -> Option<EsTarget> {
     Some(EsTarget {
         url: m.es.clone()?,
         index: m.index.clone(),
-        give_up_after_s: crate::bee::config::default_give_up_after(),
+        give_up_after_s: m
+            .give_up_after
+            .map_or_else(crate::bee::config::default_give_up_after, |d| d.as_secs()),
     })
 }
 

@@ -131,13 +131,7 @@ pub async fn run(
         jtls.push(workdir.join(format!("{id}.jtl")));
     }
     let fallback = live::Source::Jtl(JtlLive::new(jtls));
-    let source = live::source(
-        es.as_ref(),
-        &plan.run.id,
-        fallback,
-        ui,
-    )
-    .await;
+    let source = live::source(es.as_ref(), &plan.run.id, fallback, ui).await;
     let live_stop = CancellationToken::new();
     let deadline = Instant::now() + plan.timeout;
     let (outcome, ()) = tokio::join!(
