@@ -233,12 +233,11 @@ pub fn es_call(method: &str, url: &str, body: serde_json::Value) -> serde_json::
 /// The index is kept between runs (a node over its disk watermark refuses
 /// to create indices); [`unblock`] lifts the block again.
 pub fn blocked_index(es: &str, index: &str, block: &str) {
-    let made = es_call("PUT", &format!("{es}/{index}"), serde_json::json!({}));
-    assert!(
-        made["acknowledged"] == true
-            || made["error"]["type"] == "resource_already_exists_exception",
-        "{made}"
-    );
+    let exists = es_call("GET", &format!("{es}/{index}/_settings"), serde_json::json!({}));
+    if exists.get(index).is_none() {
+        let made = es_call("PUT", &format!("{es}/{index}"), serde_json::json!({}));
+        assert_eq!(made["acknowledged"], true, "{made}");
+    }
     unblock(es, index);
     let set = es_call(
         "PUT",
