@@ -162,9 +162,15 @@ pub struct ShipArgs {
     /// Bee id stored with each row (default: the file's name).
     #[arg(long)]
     pub bee: Option<String>,
-    /// Run id stored with each row.
+    /// Run id stored with each row, and the first part of each
+    /// document's id (letters, digits, `.`, `_`, `-`).
     #[arg(long, default_value = "adhoc")]
     pub run_id: String,
+    /// How long shipping may go without indexing a row (the cluster down,
+    /// a full or read-only index) before it gives up and reports the rows
+    /// not shipped, like 30s or 2m.
+    #[arg(long, default_value = "2m", value_parser = parse_give_up)]
+    pub give_up_after: Duration,
 }
 
 /// Arguments of `stampede bee`.
@@ -324,6 +330,13 @@ fn parse_var(s: &str) -> Result<(String, String), String> {
         Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
         _ => Err(format!("expected K=V, got {s:?}")),
     }
+}
+
+fn parse_give_up(s: &str) -> Result<Duration, String> {
+    crate::blueprint::parse_duration(s)
+        .filter(|&t| t <= crate::bee::config::MAX_GIVE_UP_AFTER_S)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("expected a duration up to 24h like 30s or 2m, got {s:?}"))
 }
 
 fn parse_seconds(s: &str) -> Result<Duration, String> {

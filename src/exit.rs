@@ -44,7 +44,7 @@ pub enum Outcome {
     },
     /// The gate says fail.
     GateFailed,
-    /// A bee reported failure (JMeter crashed, shipping lost rows).
+    /// A bee reported failure (JMeter crashed, the testcase failed).
     Failed,
     /// No bee left results.
     NoResults,

@@ -140,3 +140,113 @@ fn ctrl_c_in_laptop_mode_still_summarises_what_the_bees_measured() {
         "{summary}"
     );
 }
+
+/// A stale STAMPEDE_ES_URL (nothing listens there) is one warning: the
+/// run goes on without shipping and summarises the JTLs. (It used to
+/// retry until the run's 10-minute timeout, and end without a summary.)
+#[test]
+fn an_unreachable_search_cluster_is_one_warning_and_the_run_summarises() {
+    let Some(jmeter) = jmeter_home() else { return };
+    let report = tempfile::tempdir().unwrap();
+    let child = stampede()
+        .args([
+            "run",
+            "blueprints/local-quickstart.yml",
+            "--output",
+            "plain",
+            "--var",
+            "duration=4",
+            "--var",
+            "bees=1",
+            "--var",
+            "port=0",
+            "--report",
+        ])
+        .arg(report.path())
+        .env("STAMPEDE_ES_URL", "http://127.0.0.1:9")
+        .env("JMETER_HOME", &jmeter)
+        .current_dir(root())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (out, took) = crate::shipping::wait_within(child, Duration::from_secs(150));
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{took:?}\n{stdout}\n{stderr}");
+    let warnings: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("warning:"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{stdout}");
+    assert!(
+        warnings[0].contains("unreachable") && warnings[0].contains("without shipping"),
+        "{stdout}"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report.path().join("summary.json")).unwrap())
+            .unwrap();
+    let jtl = report.path().join("results/bee-1.jtl.gz");
+    assert_eq!(summary["total"]["count"].as_u64(), Some(jtl_rows(&jtl)));
+    assert!(jtl_rows(&jtl) > 10, "{summary}");
+}
+
+/// A bee whose index is full (every row refused with 429) gives up after
+/// the blueprint's `metrics.give_up_after`, finishes, and the run says how
+/// many rows were not shipped and why; the summary still comes from the
+/// JTL and the run passes. (The bee used to retry forever.)
+#[test]
+fn a_bee_against_a_full_index_finishes_and_the_run_reports_the_loss() {
+    let (Some(es), Some(jmeter)) = (opensearch(), jmeter_home()) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        root().join("testcases/quickstart.jmx"),
+        dir.path().join("q.jmx"),
+    )
+    .unwrap();
+    let index = "stampede-full-laptop";
+    crate::shipping::blocked_index(&es, index, "read_only_allow_delete");
+    let bp = write(
+        dir.path(),
+        "full.yml",
+        &format!(
+            "stack: full\ntarget: local\nlocal: {{ bees: 1, serve: 0 }}\ntestcase: q.jmx\ntimeout: 10m\nproperties: {{ threads: 2, duration: 4, think_ms: 50 }}\nmetrics:\n  es: {es}\n  index: {index}\n  give_up_after: 3s\n"
+        ),
+    );
+    let report = dir.path().join("report");
+    let child = stampede()
+        .args(["run", "--output", "plain", "--report"])
+        .arg(&report)
+        .arg(&bp)
+        .env("JMETER_HOME", &jmeter)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (out, took) = crate::shipping::wait_within(child, Duration::from_secs(180));
+    crate::shipping::unblock(&es, index);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{took:?}\n{stdout}\n{stderr}");
+    let rows = jtl_rows(&report.join("results/bee-1.jtl.gz"));
+    assert!(rows > 10, "{stdout}");
+    let loss = stdout
+        .lines()
+        .find(|l| l.starts_with("warning: bee-1: "))
+        .unwrap_or_else(|| panic!("no loss reported: {stdout}"));
+    assert!(
+        loss.contains(&format!("{rows} of {rows} rows not shipped"))
+            && loss.contains("disk usage exceeded flood-stage watermark"),
+        "{loss}"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report.join("summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(summary["total"]["count"].as_u64(), Some(rows));
+}

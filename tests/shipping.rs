@@ -207,3 +207,181 @@ fn analyze_and_ship_agree_on_every_row() {
     );
     assert_eq!(es_count(&es, "stampede-model", &run_id, Some("b1")), 200);
 }
+
+/// Sends a JSON request to the search cluster (test set-up).
+pub fn es_call(method: &str, url: &str, body: serde_json::Value) -> serde_json::Value {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let c = reqwest::Client::new();
+            let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+            c.request(m, url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap_or(serde_json::Value::Null)
+        })
+}
+
+/// An index that refuses writes: `read_only_allow_delete` is what a full
+/// disk sets (429 per item), `write` is a read-only index (403 per item).
+/// The index is kept between runs (a node over its disk watermark refuses
+/// to create indices); [`unblock`] lifts the block again.
+pub fn blocked_index(es: &str, index: &str, block: &str) {
+    let exists = es_call(
+        "GET",
+        &format!("{es}/{index}/_settings"),
+        serde_json::json!({}),
+    );
+    if exists.get(index).is_none() {
+        let made = es_call("PUT", &format!("{es}/{index}"), serde_json::json!({}));
+        assert_eq!(made["acknowledged"], true, "{made}");
+    }
+    unblock(es, index);
+    let set = es_call(
+        "PUT",
+        &format!("{es}/{index}/_settings"),
+        serde_json::json!({ format!("index.blocks.{block}"): true }),
+    );
+    assert_eq!(set["acknowledged"], true, "{set}");
+}
+
+/// Lifts the blocks [`blocked_index`] sets (one at a time: a
+/// read-only-allow-delete index accepts no other settings change).
+pub fn unblock(es: &str, index: &str) {
+    for block in ["read_only_allow_delete", "write"] {
+        es_call(
+            "PUT",
+            &format!("{es}/{index}/_settings"),
+            serde_json::json!({ format!("index.blocks.{block}"): null }),
+        );
+    }
+}
+
+/// Waits for `child` at most `limit`, killing it past that.
+pub fn wait_within(
+    child: std::process::Child,
+    limit: Duration,
+) -> (std::process::Output, Duration) {
+    let started = std::time::Instant::now();
+    let pid = child.id();
+    let done = Arc::new(AtomicBool::new(false));
+    let done2 = done.clone();
+    std::thread::spawn(move || {
+        while started.elapsed() < limit {
+            if done2.load(Ordering::SeqCst) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+    });
+    let out = child.wait_with_output().unwrap();
+    done.store(true, Ordering::SeqCst);
+    (out, started.elapsed())
+}
+
+/// A full disk (429 for every item) or a read-only index (403): the
+/// shipper stops within `--give-up-after`, exits 3 and says how many rows
+/// were not shipped and why. (It used to retry 429 forever.)
+#[test]
+fn a_full_or_read_only_index_ends_within_the_bound_and_reports_the_loss() {
+    let Some(es) = opensearch() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bee.jtl");
+    std::fs::write(
+        &path,
+        format!("timeStamp,elapsed,label,responseCode,responseMessage,threadName,dataType,success,failureMessage,bytes,sentBytes,grpThreads,allThreads,URL,Latency,IdleTime,Connect\n{}", rows(0, 500)),
+    )
+    .unwrap();
+    for (block, why) in [
+        (
+            "read_only_allow_delete",
+            "disk usage exceeded flood-stage watermark",
+        ),
+        ("write", "index write"),
+    ] {
+        let index = format!("stampede-blocked-{}", block.replace('_', "-"));
+        blocked_index(&es, &index, block);
+        let child = stampede()
+            .args([
+                "--output",
+                "json",
+                "ship",
+                "--give-up-after",
+                "4s",
+                "--index",
+                &index,
+                "--run-id",
+                "blocked",
+                "--es",
+                &es,
+            ])
+            .arg(&path)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (out, took) = wait_within(child, Duration::from_secs(90));
+        unblock(&es, &index);
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert_eq!(out.status.code(), Some(3), "{block}: {stdout}\n{stderr}");
+        assert!(took < Duration::from_secs(60), "{block}: took {took:?}");
+        let result: serde_json::Value =
+            serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+        assert_eq!(result["type"], "result");
+        assert_eq!((&result["rows"], &result["lost"]), (&0.into(), &500.into()));
+        assert_eq!(result["status"], "infrastructure_failed");
+        assert!(
+            result["lost_because"].to_string().contains(why),
+            "{block}: {result}"
+        );
+        assert!(
+            stdout.contains("500 of 500 rows not shipped"),
+            "{block}: {stdout}"
+        );
+    }
+}
+
+/// Two runs into one index keep both sets of documents; shipping a run's
+/// file again overwrites its documents instead of adding copies. (The
+/// `_id` used to be bee and offset only, so the second run overwrote the
+/// first.)
+#[test]
+fn two_runs_in_one_index_keep_both_and_a_reship_does_not_duplicate() {
+    let Some(es) = opensearch() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("b1.jtl");
+    std::fs::write(
+        &path,
+        format!("timeStamp,elapsed,label,responseCode,responseMessage,threadName,dataType,success,failureMessage,bytes,sentBytes,grpThreads,allThreads,URL,Latency,IdleTime,Connect\n{}", rows(0, 700)),
+    )
+    .unwrap();
+    let index = "stampede-two-runs";
+    let (first, second) = (unique("first"), unique("second"));
+    for run_id in [&first, &second, &first] {
+        let out = run(stampede()
+            .args(["ship", "--index", index, "--bee", "b1", "--run-id", run_id])
+            .args(["--es", &es])
+            .arg(&path));
+        assert_eq!(out.code, 0, "{out:?}");
+    }
+    assert_eq!(es_count(&es, index, &first, Some("b1")), 700);
+    assert_eq!(es_count(&es, index, &second, Some("b1")), 700);
+    let all = es_call(
+        "POST",
+        &format!("{es}/{index}/_count"),
+        serde_json::json!({"query": {"terms": {"run_id": [&first, &second]}}}),
+    );
+    assert_eq!(all["count"], 1400, "{all}");
+}

@@ -21,6 +21,9 @@ pub enum Coordinator {
     },
 }
 
+/// The longest `give_up_after_s` accepted: a day.
+pub const MAX_GIVE_UP_AFTER_S: u64 = 86_400;
+
 /// Where live rows go.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct EsTarget {
@@ -28,6 +31,23 @@ pub struct EsTarget {
     pub url: String,
     /// Index name.
     pub index: String,
+    /// Seconds shipping may go without indexing a row (the cluster down,
+    /// a full or read-only index) before it gives up; the rows not
+    /// shipped are counted in the Done reason, and the JTL keeps them.
+    #[serde(default = "default_give_up_after")]
+    pub give_up_after_s: u64,
+}
+
+/// Two minutes: a cluster restart, not a test's length.
+pub fn default_give_up_after() -> u64 {
+    120
+}
+
+impl EsTarget {
+    /// The shipping patience, within bounds.
+    pub fn give_up_after(&self) -> Duration {
+        Duration::from_secs(self.give_up_after_s.min(MAX_GIVE_UP_AFTER_S))
+    }
 }
 
 /// Everything a bee needs.

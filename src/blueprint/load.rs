@@ -22,6 +22,23 @@ impl Loader<'_> {
         self.at(1, format!("missing required field `{field}` ({why})"))
     }
 
+    /// `metrics.give_up_after`: a duration from 1s to a day.
+    fn give_up_after(&self, v: &Value, ctx: &Value) -> Result<Duration, BlueprintError> {
+        let s = scalar_to_string(v).unwrap_or_default();
+        let s = self.render("metrics.give_up_after", &s, ctx)?;
+        parse_duration(&s)
+            .filter(|t| (1..=crate::bee::config::MAX_GIVE_UP_AFTER_S).contains(t))
+            .map(Duration::from_secs)
+            .ok_or_else(|| {
+                self.at(
+                    line_of(self.text, "give_up_after:"),
+                    format!(
+                        "metrics.give_up_after: {s:?} is not a duration between 1s and 24h, like 30s or 2m"
+                    ),
+                )
+            })
+    }
+
     /// Renders one blueprint string; `field` names it in errors.
     pub(super) fn render(
         &self,
@@ -185,6 +202,10 @@ impl Loader<'_> {
                 index: match &m.index {
                     Some(i) => self.render("metrics.index", i, &ctx)?,
                     None => "stampede-results".to_string(),
+                },
+                give_up_after: match &m.give_up_after {
+                    Some(v) => Some(self.give_up_after(v, &ctx)?),
+                    None => None,
                 },
             }),
             None => None,

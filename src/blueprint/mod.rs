@@ -15,7 +15,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::render::{OutputTable, RenderFailure, Renderer};
-pub use context::{Build, RunInfo};
+pub use context::{Build, RunInfo, check_run_id};
 pub use limits::Limits;
 use load::Loader;
 pub use model::parse_duration;
@@ -94,6 +94,9 @@ pub struct Metrics {
     pub es: Option<String>,
     /// Index name.
     pub index: String,
+    /// How long shipping may go without indexing a row before it gives
+    /// up; `None`: the bee's default.
+    pub give_up_after: Option<Duration>,
 }
 
 /// A fully rendered blueprint.

@@ -94,6 +94,9 @@ pub struct RawMetrics {
     pub es: Option<String>,
     /// Index name.
     pub index: Option<String>,
+    /// How long shipping may go without indexing a row before it gives
+    /// up (a duration like 30s or 2m).
+    pub give_up_after: Option<Value>,
 }
 
 /// The `local` section.

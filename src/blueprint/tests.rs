@@ -351,3 +351,28 @@ fn monitor_bad_input_names_file_and_line() {
         assert!(e.contains(msg), "{section}: {e}");
     }
 }
+
+#[test]
+fn metrics_give_up_after_is_a_bounded_duration() {
+    let d = Dir::new();
+    d.file("t.jmx", "<jmeterTestPlan/>");
+    let head = "stack: quick\ntarget: local\nlocal: { bees: 1 }\ntestcase: t.jmx\n";
+    let bp = d.file(
+        "ok.yml",
+        &format!("{head}metrics: {{ es: http://x:9200, give_up_after: 45s }}\n"),
+    );
+    let plan = load(&bp, &opts()).unwrap();
+    assert_eq!(
+        plan.metrics.unwrap().give_up_after,
+        Some(Duration::from_secs(45))
+    );
+    let bp = d.file(
+        "bad.yml",
+        &format!("{head}metrics:\n  es: http://x:9200\n  give_up_after: 2d\n"),
+    );
+    let e = err(&bp);
+    assert!(
+        e.contains("bad.yml:7") && e.contains("give_up_after"),
+        "{e}"
+    );
+}

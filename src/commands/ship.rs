@@ -3,8 +3,6 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::Context;
-
 use crate::cli::{GlobalArgs, ShipArgs};
 use crate::exit;
 use crate::interrupt::Interrupt;
@@ -15,10 +13,17 @@ use crate::ui::Reporter;
 /// Ships the file, following it until interrupted with `--follow`.
 pub async fn run(global: &GlobalArgs, args: ShipArgs) -> anyhow::Result<ExitCode> {
     let ui = Reporter::new(global.output);
-    let es = Es::connect(&args.es).await?;
-    ship::prepare(&es, &args.index)
+    crate::blueprint::check_run_id(&args.run_id)
+        .map_err(|m| exit::InputError(format!("--run-id: {m}")))?;
+    let es = Es::connect(&args.es)
         .await
-        .with_context(|| format!("putting the index template for {}", args.index))?;
+        .map_err(|e| exit::InputError(format!("--es: {e}")))?;
+    ship::prepare(&es, &args.index).await.map_err(|e| {
+        exit::InfraError(format!(
+            "putting the index template for {}: {e}",
+            args.index
+        ))
+    })?;
     let bee = args.bee.clone().unwrap_or_else(|| {
         args.jtl
             .file_stem()
@@ -29,7 +34,7 @@ pub async fn run(global: &GlobalArgs, args: ShipArgs) -> anyhow::Result<ExitCode
         bee,
         run_id: args.run_id.clone(),
         max_backoff: Duration::from_secs(10),
-        give_up_after: Duration::from_secs(600),
+        give_up_after: args.give_up_after,
     };
     let interrupt = Interrupt::install();
     let done = if args.follow {
@@ -44,7 +49,11 @@ pub async fn run(global: &GlobalArgs, args: ShipArgs) -> anyhow::Result<ExitCode
         None
     };
     let log = |m: &str| ui.warn(m);
-    let stats = ship::ship(&es, &cfg, &args.jtl, done, &log).await?;
+    // Only reading the file fails the whole call; the cluster's faults are
+    // counted as rows not shipped.
+    let stats = ship::ship(&es, &cfg, &args.jtl, done, &log)
+        .await
+        .map_err(|e| exit::InputError(e.to_string()))?;
     ui.info(&format!(
         "shipped {} rows of {} to {}/{} ({} requests, {} outages, {} lost, {} malformed)",
         stats.rows,
@@ -56,16 +65,24 @@ pub async fn run(global: &GlobalArgs, args: ShipArgs) -> anyhow::Result<ExitCode
         stats.lost,
         stats.malformed
     ));
-    ui.finish(
-        serde_json::json!({"rows": stats.rows, "lost": stats.lost, "malformed": stats.malformed}),
-    );
-    if stats.lost > 0 {
-        anyhow::bail!(exit::TestFailed(format!(
-            "{} rows could not be shipped",
-            stats.lost
-        )));
+    let loss = stats.loss();
+    // Rows the cluster refused, or that it was away for: infrastructure,
+    // not a slower system under test.
+    let outcome = match (&loss, interrupt.exit_code()) {
+        (_, Some(code)) => exit::Outcome::Interrupted { code },
+        (Some(_), None) => exit::Outcome::InfrastructureFailed,
+        (None, None) => exit::Outcome::Passed,
+    };
+    if let Some(loss) = &loss {
+        ui.warn(loss);
     }
-    Ok(ExitCode::from(
-        interrupt.exit_code().unwrap_or(exit::PASSED),
-    ))
+    ui.finish(serde_json::json!({
+        "status": outcome.status(),
+        "exit_code": outcome.code(),
+        "rows": stats.rows,
+        "lost": stats.lost,
+        "lost_because": stats.loss_reasons,
+        "malformed": stats.malformed,
+    }));
+    Ok(ExitCode::from(outcome.code()))
 }

@@ -1,6 +1,7 @@
 //! JTL rows as search documents, in `_bulk` NDJSON. Each document's `_id`
-//! is the bee id and the row's byte offset in its JTL, so a retried batch
-//! overwrites instead of duplicating.
+//! is `<run id>/<bee id>/<byte offset of the row in its JTL>`: unique
+//! across runs that share an index, and the same on every retry, so a
+//! retried batch or a re-shipped file overwrites instead of duplicating.
 
 use std::io::Write;
 
@@ -93,9 +94,10 @@ impl DocWriter {
                     .map(|i| (i, *field, *kind))
             })
             .collect();
-        // The id is "<bee>-<offset>": keep the JSON string open for the
-        // offset, which `write` appends per row.
-        let id = serde_json::to_string(&format!("{bee}-")).unwrap_or_default();
+        // The id is "<run>/<bee>/<offset>": keep the JSON string open for
+        // the offset, which `write` appends per row. A run id holds no `/`
+        // (see `check_run_id`), so run and bee cannot run into each other.
+        let id = serde_json::to_string(&format!("{run_id}/{bee}/")).unwrap_or_default();
         let id_open = id.strip_suffix('"').unwrap_or(&id);
         DocWriter {
             cols: header.cols.clone(),
@@ -198,7 +200,7 @@ mod tests {
         let text = String::from_utf8(out).unwrap();
         let mut lines = text.lines();
         let action: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
-        assert_eq!(action["index"]["_id"], "i-1-42");
+        assert_eq!(action["index"]["_id"], "r1/i-1/42");
         let doc: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
         assert_eq!(doc["@timestamp"], 1_700_000_000_123u64);
         assert_eq!(doc["label"], "a \"quoted\", label");
@@ -206,6 +208,33 @@ mod tests {
         assert_eq!(doc["connect"], 3);
         assert_eq!(doc["bee"], "i-1");
         assert!(text.ends_with('\n'));
+    }
+
+    /// Two runs into one index never share an id; one run always gives
+    /// the same id to the same row.
+    #[test]
+    fn ids_differ_across_runs_and_repeat_within_one() {
+        let header = Header {
+            names: DEFAULT_NAMES.iter().map(|s| s.to_string()).collect(),
+            cols: Columns::DEFAULT,
+            delimiter: b',',
+        };
+        let id = |run: &str| {
+            let w = DocWriter::new(&header, "idx", "bee-1", run);
+            let mut record = csv::ByteRecord::new();
+            for f in "1700000000000,5,a,200,OK,t,text,true,,1,1,1,1,u,1,0,1".split(',') {
+                record.push_field(f.as_bytes());
+            }
+            let mut out = Vec::new();
+            assert!(w.write(&Row { offset: 7, record }, &mut out));
+            let line = String::from_utf8(out).unwrap();
+            let action: serde_json::Value =
+                serde_json::from_str(line.lines().next().unwrap()).unwrap();
+            action["index"]["_id"].as_str().unwrap().to_string()
+        };
+        assert_ne!(id("run-1"), id("run-2"));
+        assert_eq!(id("run-1"), id("run-1"));
+        assert_eq!(id("run-1"), "run-1/bee-1/7");
     }
 
     #[test]

@@ -33,6 +33,39 @@ pub struct BulkItem {
 pub struct ItemStatus {
     /// 2xx indexed; 429 and 5xx worth retrying; other 4xx rejected.
     pub status: u16,
+    /// Why the item failed, when it did.
+    #[serde(default)]
+    pub error: Option<ItemError>,
+}
+
+/// The cluster's reason for refusing one item.
+#[derive(Debug, serde::Deserialize)]
+pub struct ItemError {
+    /// The exception type, such as `cluster_block_exception`.
+    #[serde(rename = "type", default)]
+    pub kind: String,
+    /// The cluster's message.
+    #[serde(default)]
+    pub reason: String,
+}
+
+impl ItemStatus {
+    /// The status and the cluster's reason, for messages.
+    pub fn describe(&self) -> String {
+        match &self.error {
+            Some(e) => format!(
+                "{} {}: {}",
+                self.status,
+                e.kind,
+                e.reason
+                    .trim_end_matches(';')
+                    .chars()
+                    .take(300)
+                    .collect::<String>()
+            ),
+            None => format!("status {}", self.status),
+        }
+    }
 }
 
 /// What can go wrong talking to the search cluster.
@@ -173,7 +206,7 @@ impl Es {
             .body(body)
             .send()
             .await
-            .map_err(|e| EsError::Unavailable(format!("{what}: {}", e.without_url())))?;
+            .map_err(|e| EsError::Unavailable(format!("{what}: {}", describe(&e))))?;
         let status = resp.status();
         let bytes = resp.bytes().await.map_err(|e| {
             EsError::Unavailable(format!("{what}: reading the answer: {}", e.without_url()))
@@ -195,12 +228,31 @@ impl Es {
     /// answer is filtered down to what retries need: the error flag and
     /// each item's status.
     pub async fn bulk(&self, body: bytes::Bytes) -> Result<BulkAnswer, EsError> {
-        let path = "_bulk?filter_path=errors,items.*.status";
+        let path =
+            "_bulk?filter_path=errors,items.*.status,items.*.error.type,items.*.error.reason";
         let (_, bytes) = self
             .send(Method::POST, path, body, "application/x-ndjson")
             .await?;
         serde_json::from_slice(&bytes)
             .map_err(|e| EsError::Unavailable(format!("_bulk answer is not JSON: {e}")))
+    }
+
+    /// Whether the cluster answers at all, within `within`: a `GET /`
+    /// that fails to connect, times out or gets a 5xx is an error.
+    pub async fn probe(&self, within: Duration) -> Result<(), EsError> {
+        match tokio::time::timeout(
+            within,
+            self.send(Method::GET, "", bytes::Bytes::new(), "application/json"),
+        )
+        .await
+        {
+            Ok(r) => r.map(|_| ()),
+            Err(_) => Err(EsError::Unavailable(format!(
+                "GET {}: no answer within {}s",
+                self.shown,
+                within.as_secs()
+            ))),
+        }
     }
 
     /// Runs a search (aggregations) on `index`.
@@ -225,6 +277,27 @@ impl Es {
             .await
             .map(|_| ())
     }
+}
+
+/// A request error with its causes ("connection refused"), without the
+/// URL (which may hold a password).
+fn describe(e: &reqwest::Error) -> String {
+    let mut out = if e.is_timeout() {
+        "timed out".to_string()
+    } else if e.is_connect() {
+        "cannot connect".to_string()
+    } else {
+        "request failed".to_string()
+    };
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !out.contains(&text) {
+            out = format!("{out}: {text}");
+        }
+        cause = c.source();
+    }
+    out
 }
 
 fn percent(s: &str) -> String {

@@ -4,5 +4,6 @@
 pub mod doc;
 pub mod es;
 pub mod live;
+pub mod patience;
 pub mod ship;
 pub mod tail;

@@ -1,25 +1,34 @@
 //! Ships a JTL into the search cluster while JMeter writes it: batches of
-//! rows go to `_bulk`; failed items are retried; while the cluster is
-//! down the shipper backs off and resumes from the file offset it had
-//! reached. Ids are stable per row, so nothing is duplicated, and the
-//! count of rows that could not be shipped is reported, never hidden.
+//! rows go to `_bulk`; failed items are retried a bounded number of
+//! times; while the cluster is down the shipper backs off and resumes from
+//! the file offset it had reached, for up to `give_up_after` without
+//! progress (see [`super::patience`]). Ids are stable per row, so nothing
+//! is duplicated, and the rows that could not be shipped are counted with
+//! the reason, never hidden.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::watch;
 
 use super::doc::{DocWriter, index_template};
 use super::es::{BulkAnswer, Es, EsError};
+use super::patience::Patience;
 use super::tail::Tail;
 
 /// Rows per `_bulk` request.
 pub const BATCH_ROWS: usize = 5000;
 /// How often a followed file is polled for new rows.
 const POLL: Duration = Duration::from_millis(250);
-/// Per-item rejections (4xx) are retried this often before the row
-/// counts as lost.
+/// Per-item rejections (4xx) are tried this often before the row counts
+/// as not shipped.
 const ITEM_ATTEMPTS: u32 = 3;
+/// Per-item answers worth retrying (429, 5xx: an overloaded, full or
+/// recovering cluster) are tried this often before the row counts as not
+/// shipped: with the backoff, about a minute.
+const ITEM_TRANSIENT_ATTEMPTS: u32 = 10;
+/// Distinct reasons for lost rows kept for the report.
+const MAX_REASONS: usize = 3;
 
 /// Shipping settings.
 #[derive(Debug, Clone)]
@@ -32,9 +41,9 @@ pub struct ShipConfig {
     pub run_id: String,
     /// Longest backoff between retries while the cluster is down.
     pub max_backoff: Duration,
-    /// Once the writer has finished, how long an outage may last before
-    /// the remaining rows are given up (and reported) so the bee can
-    /// finish.
+    /// How long shipping may go without indexing a row (the cluster down,
+    /// or refusing every row) before it gives up: the rows not shipped are
+    /// counted and reported, and the shipper ends once the writer has.
     pub give_up_after: Duration,
 }
 
@@ -45,12 +54,39 @@ pub struct Shipped {
     pub rows: u64,
     /// Rows that could not be indexed (rejected or given up).
     pub lost: u64,
+    /// Why rows were lost: the first few distinct reasons.
+    pub loss_reasons: Vec<String>,
     /// Rows that were not valid JTL rows.
     pub malformed: u64,
     /// Bulk requests sent, retries included.
     pub requests: u64,
     /// Times the cluster was unreachable.
     pub outages: u64,
+}
+
+impl Shipped {
+    /// Counts `n` rows as not shipped because of `why`.
+    fn lose(&mut self, n: usize, why: &str) {
+        if n == 0 {
+            return;
+        }
+        self.lost += n as u64;
+        if self.loss_reasons.len() < MAX_REASONS && !self.loss_reasons.iter().any(|r| r == why) {
+            self.loss_reasons.push(why.to_string());
+        }
+    }
+
+    /// "N rows not shipped: why", or `None` when every row was shipped.
+    pub fn loss(&self) -> Option<String> {
+        (self.lost > 0).then(|| {
+            format!(
+                "{} of {} rows not shipped to the search cluster ({})",
+                self.lost,
+                self.lost + self.rows,
+                self.loss_reasons.join("; ")
+            )
+        })
+    }
 }
 
 /// Puts the index template for `index` (idempotent).
@@ -163,6 +199,7 @@ pub async fn ship(
         malformed: 0,
     };
     let is_done = |w: &Option<watch::Receiver<bool>>| w.as_ref().is_none_or(|w| *w.borrow());
+    let mut patience = Patience::new(cfg.give_up_after, cfg.max_backoff);
     let (mut next, mut complete) = src.fill(cfg, is_done(&writer_done), path)?;
     loop {
         if next.len() == 0 {
@@ -176,9 +213,8 @@ pub async fn ship(
         }
         let batch = std::mem::take(&mut next);
         let finished = is_done(&writer_done);
-        let (_, filled) = tokio::join!(flush(es, cfg, batch, &mut stats, finished, log), async {
-            src.fill(cfg, finished, path)
-        });
+        let flushing = flush(es, batch, &mut stats, &mut patience, finished, log);
+        let (_, filled) = tokio::join!(flushing, async { src.fill(cfg, finished, path) });
         (next, complete) = filled?;
     }
 }
@@ -217,90 +253,141 @@ async fn wait(done: Option<&mut watch::Receiver<bool>>) {
 
 /// Sends the batch until every item is indexed or lost. Transient
 /// failures back off and retry the whole remainder; per-item failures
-/// retry just those items.
+/// retry just those items, a bounded number of times. Once shipping has
+/// given up (see [`Patience`]), a batch goes out only as a probe, and not
+/// at all once the writer has `finished`.
 async fn flush(
     es: &Es,
-    cfg: &ShipConfig,
     mut batch: Batch,
     stats: &mut Shipped,
+    patience: &mut Patience,
     finished: bool,
     log: &(dyn Fn(&str) + Sync),
 ) {
-    let mut backoff = Duration::from_millis(200);
-    let mut down_since: Option<Instant> = None;
     let mut body = bytes::Bytes::from(std::mem::take(&mut batch.body));
     while batch.len() > 0 {
+        if patience.given_up() && (finished || !patience.probe_due()) {
+            let why = gave_up_why(es, patience);
+            stats.lose(batch.len(), &why);
+            return;
+        }
         stats.requests += 1;
         match es.bulk(body.clone()).await {
             Ok(answer) => {
-                if down_since.take().is_some() {
+                batch.body = body.to_vec();
+                let (rest, indexed, why) = settle(&answer, &batch, stats);
+                if indexed > 0 && patience.progress() {
                     log(&format!(
                         "{} is back; resuming from the file offset",
                         es.shown()
                     ));
                 }
-                backoff = Duration::from_millis(200);
-                batch.body = body.to_vec();
-                batch = settle(&answer, &batch, stats);
+                batch = rest;
                 body = bytes::Bytes::from(std::mem::take(&mut batch.body));
-                if batch.len() > 0 {
-                    tokio::time::sleep(backoff).await;
-                }
-            }
-            Err(e) => {
-                let since = *down_since.get_or_insert_with(|| {
-                    stats.outages += 1;
-                    Instant::now()
-                });
-                if !e.is_transient() || (finished && since.elapsed() > cfg.give_up_after) {
-                    log(&format!("giving up {} rows: {e}", batch.len()));
-                    stats.lost += batch.len() as u64;
+                if batch.len() == 0 {
                     return;
                 }
-                log(&format!(
-                    "{e}; retrying {} rows in {:.1}s",
-                    batch.len(),
-                    backoff.as_secs_f64()
-                ));
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(cfg.max_backoff);
+                if patience.setback(why.clone()) {
+                    log(&format!(
+                        "{} refused {} rows ({why}); retrying them",
+                        es.shown(),
+                        batch.len()
+                    ));
+                }
+            }
+            Err(e) if !e.is_transient() => {
+                log(&format!("giving up {} rows: {e}", batch.len()));
+                stats.lose(batch.len(), &e.to_string());
+                return;
+            }
+            Err(e) => {
+                if patience.setback(e.to_string()) {
+                    stats.outages += 1;
+                }
+                if !patience.given_up() {
+                    log(&format!("{e}; retrying {} rows", batch.len()));
+                }
             }
         }
+        if patience.given_up() {
+            // A probe that did not get through.
+            stats.lose(batch.len(), &gave_up_why(es, patience));
+            return;
+        }
+        if patience.exhausted() {
+            let why = gave_up_why(es, patience);
+            log(&format!(
+                "giving up shipping: {why}; the rows not shipped are counted (the JTL keeps them all)"
+            ));
+            stats.lose(batch.len(), &why);
+            return;
+        }
+        tokio::time::sleep(patience.next_pause()).await;
     }
 }
 
+/// Why shipping gave up, for the report.
+fn gave_up_why(es: &Es, patience: &Patience) -> String {
+    format!(
+        "{} indexed nothing for {}s: {}",
+        es.shown(),
+        patience.stalled_for().as_secs(),
+        patience.why()
+    )
+}
+
 /// Counts the items the answer confirms and those rejected too often (as
-/// lost); returns the batch of items to send again.
-fn settle(answer: &BulkAnswer, batch: &Batch, stats: &mut Shipped) -> Batch {
+/// lost); returns the batch of items to send again, how many were
+/// indexed, and why the others were refused.
+fn settle(answer: &BulkAnswer, batch: &Batch, stats: &mut Shipped) -> (Batch, u64, String) {
     if !answer.errors {
         stats.rows += batch.len() as u64;
-        return Batch::default();
+        return (Batch::default(), batch.len() as u64, String::new());
     }
     if answer.items.len() != batch.len() {
         // An answer that does not match the request: send it all again
-        // (ids make that safe).
-        return batch.retain(
-            &batch
-                .items
-                .iter()
-                .enumerate()
-                .map(|(i, it)| (i, it.2))
-                .collect::<Vec<_>>(),
+        // (ids make that safe; the time bound still applies).
+        let all: Vec<_> = batch
+            .items
+            .iter()
+            .enumerate()
+            .map(|(i, it)| (i, it.2))
+            .collect();
+        let why = format!(
+            "the _bulk answer had {} items for {} rows",
+            answer.items.len(),
+            batch.len()
         );
+        return (batch.retain(&all), 0, why);
     }
     let mut keep = Vec::new();
+    let mut indexed = 0;
+    let mut why = String::new();
     for (i, (item, answer)) in batch.items.iter().zip(&answer.items).enumerate() {
         let status = answer.index.as_ref().map_or(500, |s| s.status);
-        let attempts = item.2;
         if (200..300).contains(&status) {
-            stats.rows += 1;
-        } else if status == 429 || status >= 500 {
-            keep.push((i, attempts));
-        } else if attempts + 1 < ITEM_ATTEMPTS {
-            keep.push((i, attempts + 1));
+            indexed += 1;
+            continue;
+        }
+        let reason = answer
+            .index
+            .as_ref()
+            .map_or_else(|| "no status in the answer".to_string(), |s| s.describe());
+        let attempts = item.2 + 1;
+        let limit = if status == 429 || status >= 500 {
+            ITEM_TRANSIENT_ATTEMPTS
         } else {
-            stats.lost += 1;
+            ITEM_ATTEMPTS
+        };
+        if attempts < limit {
+            keep.push((i, attempts));
+        } else {
+            stats.lose(1, &format!("refused {attempts} times: {reason}"));
+        }
+        if why.is_empty() {
+            why = reason;
         }
     }
-    batch.retain(&keep)
+    stats.rows += indexed;
+    (batch.retain(&keep), indexed, why)
 }

@@ -38,7 +38,33 @@ pub fn es_target(plan: &Plan) -> Option<EsTarget> {
     Some(EsTarget {
         url: m.es.clone()?,
         index: m.index.clone(),
+        give_up_after_s: m
+            .give_up_after
+            .map_or_else(crate::bee::config::default_give_up_after, |d| d.as_secs()),
     })
+}
+
+/// How long the run waits for the search cluster to answer at the start.
+const PROBE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The plan's search cluster if it answers now. One that does not (a
+/// stale `STAMPEDE_ES_URL`, say) is one warning, and the run goes on
+/// without shipping: its results come from the JTLs either way.
+pub async fn reachable_es_target(plan: &Plan, ui: &crate::ui::Reporter) -> Option<EsTarget> {
+    let target = es_target(plan)?;
+    let checked = match crate::metrics::es::Es::connect(&target.url).await {
+        Ok(es) => es.probe(PROBE).await,
+        Err(e) => Err(e),
+    };
+    match checked {
+        Ok(()) => Some(target),
+        Err(e) => {
+            ui.warn(&format!(
+                "the search cluster is unreachable ({e}): the run goes on without shipping; the live view and the summary come from the bees' JTLs"
+            ));
+            None
+        }
+    }
 }
 
 /// The bee binary: `--bee-binary`, or this executable. It must be an

@@ -89,6 +89,7 @@ pub async fn run(
     ));
     ui.phase(Phase::Provisioning);
     let exe = std::env::current_exe().context("finding this executable")?;
+    let es = beeconf::reachable_es_target(plan, ui).await;
     for i in 1..=bees {
         let id = format!("bee-{i}");
         let workdir = report.join("bees").join(&id);
@@ -101,7 +102,7 @@ pub async fn run(
             duration_s: properties.get("duration").and_then(|d| d.parse().ok()),
             hard_timeout_s: plan.timeout.as_secs(),
             ready_timeout_s: 120,
-            es: beeconf::es_target(plan),
+            es: es.clone(),
             coordinator: Coordinator::Local {
                 url: coord.url.clone(),
             },
@@ -132,13 +133,7 @@ pub async fn run(
         jtls.push(workdir.join(format!("{id}.jtl")));
     }
     let fallback = live::Source::Jtl(JtlLive::new(jtls));
-    let source = live::source(
-        beeconf::es_target(plan).as_ref(),
-        &plan.run.id,
-        fallback,
-        ui,
-    )
-    .await;
+    let source = live::source(es.as_ref(), &plan.run.id, fallback, ui).await;
     let live_stop = CancellationToken::new();
     let deadline = Instant::now() + plan.timeout;
     let (outcome, (), ()) = tokio::join!(
@@ -151,6 +146,15 @@ pub async fn run(
         monitor::during(watcher.as_mut(), ui, &live_stop)
     );
     let correlation = monitor::finish(watcher, ui).await;
+    // What a bee that finished well still has to say (rows it could not
+    // ship, for one): its Done reason.
+    for sig in coord.signals.borrow().done.values() {
+        if let Some(note) = sig.reason.strip_prefix("done; ")
+            && sig.status == "SUCCESS"
+        {
+            ui.warn(&format!("{}: {note}", sig.unique_id));
+        }
+    }
     let verdict = match outcome {
         // The bees stopped and uploaded what they had: summarise it, but
         // the run's outcome stays what stopped it.
