@@ -349,7 +349,7 @@ PY
 # that is not theirs. Lifts any block it already set.
 settle_opensearch() {
   "$PYTHON" - "http://127.0.0.1:$OS_PORT" >&2 <<'PY'
-import json, sys, urllib.request
+import json, sys, urllib.error, urllib.request
 base = sys.argv[1]
 opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 def put(path, body):
@@ -359,7 +359,11 @@ def put(path, body):
 put("/_cluster/settings", {"persistent": {
     "cluster.routing.allocation.disk.threshold_enabled": False,
     "cluster.blocks.create_index": None}})
-put("/_all/_settings", {"index.blocks.read_only_allow_delete": None})
+try:  # only when indices exist: a fresh node answers 404 here
+    put("/_all/_settings", {"index.blocks.read_only_allow_delete": None})
+except urllib.error.HTTPError as e:
+    if e.code != 404:
+        raise
 PY
 }
 

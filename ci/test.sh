@@ -6,7 +6,10 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-eval "$(ci/services.sh up)"
+# Two steps, so that a service that fails to start stops the tests here
+# (a failed command substitution inside eval would go unnoticed).
+exports=$(ci/services.sh up)
+eval "$exports"
 trap 'ci/services.sh down >&2' EXIT
 # JMeter 5.6.3, assembled from Maven artifacts and cached between runs.
 JMETER_HOME=$(ci/jmeter.sh)
