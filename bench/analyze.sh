@@ -43,10 +43,7 @@ say() { printf '%s\n' "$*" >&2; }
 setup_venv
 check_binary
 mkdir -p "$BENCH/data" "$OUT"
-if [ ! -s "$DATA" ]; then
-    say "== generating $DATA"
-    "$PY" "$BENCH/gen_jtl.py" "$DATA" --rows "$ROWS"
-fi
+ensure_jtl "$DATA" "$ROWS"
 BYTES=$(wc -c <"$DATA" | tr -d ' ')
 
 # --- runs --------------------------------------------------------------------

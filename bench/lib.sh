@@ -26,3 +26,11 @@ check_binary() {
         *debug*) say "warning: $STAMPEDE_BIN looks like a debug build: its timings mean nothing" ;;
     esac
 }
+
+# ensure_jtl FILE ROWS: generates the benchmark JTL once; later runs reuse it.
+ensure_jtl() {
+    if [ ! -s "$1" ]; then
+        say "== generating $1"
+        "$PY" "$BENCH/gen_jtl.py" "$1" --rows "$2"
+    fi
+}

@@ -44,10 +44,7 @@ say() { printf '%s\n' "$*" >&2; }
 setup_venv
 check_binary
 mkdir -p "$BENCH/data" "$OUT"
-if [ ! -s "$DATA" ]; then
-    say "== generating $DATA"
-    "$PY" "$BENCH/gen_jtl.py" "$DATA" --rows "$ROWS"
-fi
+ensure_jtl "$DATA" "$ROWS"
 BYTES=$(wc -c <"$DATA" | tr -d ' ')
 
 # timed TOOL RUNS CMD...: one "wall cpu rss source" line per run in $OUT/TOOL.times.
