@@ -8,6 +8,7 @@ mod commands;
 mod events;
 mod exit;
 mod fault;
+mod input_file;
 mod gate;
 mod interrupt;
 mod local;
