@@ -147,11 +147,25 @@ fn dry_run_checks_aws_and_creates_nothing() {
             "--dry-run",
             "--run-id",
             &run_id,
+            "-vv",
         ])
+        .env("AWS_SECRET_ACCESS_KEY", "sEcReT-never-in-logs-0123")
         .env("STAMPEDE_BUCKET", BUCKET)
         .env("BUILD_NUMBER", &build)
         .current_dir(root()));
     assert_eq!(again.code, 0, "{again:?}");
+    // -v traces every AWS call with its outcome, and nothing secret.
+    for call in [
+        "STS.GetCallerIdentity: ok, HTTP 200",
+        "S3.ListObjectsV2: ok, HTTP 200",
+        "CloudFormation.DescribeStacks: attempt 1",
+    ] {
+        assert!(again.stderr.contains(call), "no `{call}` in {again:?}");
+    }
+    assert!(
+        !again.stderr.contains("sEcReT-never-in-logs"),
+        "the secret key reached the log"
+    );
 }
 
 #[test]
