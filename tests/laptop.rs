@@ -122,7 +122,7 @@ fn ctrl_c_in_laptop_mode_still_summarises_what_the_bees_measured() {
     }
     let pgid = nix::unistd::Pid::from_raw(-(child.id() as i32));
     nix::sys::signal::kill(pgid, nix::sys::signal::Signal::SIGINT).unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = finish(child);
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr),

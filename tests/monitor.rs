@@ -284,7 +284,7 @@ fn a_run_watches_the_system_under_test_into_summary_and_indices() {
         }
         lines.push(line);
     }
-    let status = child.wait().unwrap();
+    let status = wait_limited(&mut child);
     let all = lines.join("\n");
     assert!(status.success(), "{all}");
     assert!(
