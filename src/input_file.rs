@@ -118,6 +118,9 @@ mod tests {
         assert!(err.to_string().contains("more than 100 bytes"), "{err}");
         std::fs::write(&p, b"ok\nok\n\xFF\n").unwrap();
         let err = read_text(&p, 100).unwrap_err();
-        assert_eq!(err.to_string(), "line 3: not UTF-8 text (byte 6 of the file)");
+        assert_eq!(
+            err.to_string(),
+            "line 3: not UTF-8 text (byte 6 of the file)"
+        );
     }
 }

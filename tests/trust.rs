@@ -312,9 +312,15 @@ fn a_test_command_past_its_time_limit_is_killed_not_waited_for() {
         wait_within(&mut child, Duration::from_millis(300))
     }));
     let message = *waited.unwrap_err().downcast::<String>().unwrap();
-    assert!(message.contains("ran past the test time limit"), "{message}");
+    assert!(
+        message.contains("ran past the test time limit"),
+        "{message}"
+    );
     assert!(started.elapsed() < Duration::from_secs(10));
-    assert!(child.try_wait().unwrap().is_some(), "the command still runs");
+    assert!(
+        child.try_wait().unwrap().is_some(),
+        "the command still runs"
+    );
 }
 
 #[test]
@@ -354,6 +360,13 @@ fn services_never_adopt_a_process_they_did_not_start() {
     // Asked for, it is used, and said so.
     let out = services("1");
     assert_eq!(out.code, 0, "{out:?}");
-    assert!(out.stdout.contains(&format!("STAMPEDE_MOTO_URL=http://127.0.0.1:{port}")), "{out:?}");
-    assert!(out.stderr.contains("WARNING: moto: using the process"), "{out:?}");
+    assert!(
+        out.stdout
+            .contains(&format!("STAMPEDE_MOTO_URL=http://127.0.0.1:{port}")),
+        "{out:?}"
+    );
+    assert!(
+        out.stderr.contains("WARNING: moto: using the process"),
+        "{out:?}"
+    );
 }

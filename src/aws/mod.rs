@@ -121,6 +121,8 @@ pub struct Clients {
     pub s3: S3,
     /// STS, to check the credentials before anything is paid for.
     pub sts: Sts,
+    /// The loaded configuration, for clients only some paths need.
+    pub sdk: aws_config::SdkConfig,
 }
 
 /// Every call gives up in time: a silent network path must not hang a run
@@ -165,6 +167,7 @@ pub async fn connect(region: Option<&str>, profile: Option<&str>) -> anyhow::Res
                 .interceptor(trace::CallTrace)
                 .build(),
         )),
+        sdk,
     })
 }
 

@@ -72,9 +72,10 @@ impl Intercept for CallTrace {
         let ms = cfg
             .load::<Started>()
             .map_or(0, |s| s.0.elapsed().as_millis());
-        let status = context
-            .response()
-            .map_or_else(|| "no response".to_string(), |r| format!("HTTP {}", r.status().as_u16()));
+        let status = context.response().map_or_else(
+            || "no response".to_string(),
+            |r| format!("HTTP {}", r.status().as_u16()),
+        );
         let outcome = match context.output_or_error() {
             Some(Ok(_)) => "ok",
             Some(Err(_)) => "failed",

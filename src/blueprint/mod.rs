@@ -180,9 +180,11 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Plan, BlueprintError> {
 }
 
 fn read(path: &Path) -> Result<String, BlueprintError> {
-    crate::input_file::read_text(path, crate::input_file::MAX_TEXT_BYTES).map_err(|source| BlueprintError::Read {
-        path: path.to_path_buf(),
-        source,
+    crate::input_file::read_text(path, crate::input_file::MAX_TEXT_BYTES).map_err(|source| {
+        BlueprintError::Read {
+            path: path.to_path_buf(),
+            source,
+        }
     })
 }
 

@@ -190,7 +190,10 @@ fn missing_template_file_names_blueprint_line_and_path() {
         &BLUEPRINT.replace("templates/bees.yaml", "templates/nope.yaml"),
     );
     let e = err(&bp);
-    assert!(e.contains("bad.yml:3: template: ") && e.contains("cannot read it"), "{e}");
+    assert!(
+        e.contains("bad.yml:3: template: ") && e.contains("cannot read it"),
+        "{e}"
+    );
     assert!(e.contains("nope.yaml"), "{e}");
 }
 
@@ -385,7 +388,10 @@ fn a_userdata_name_that_could_leave_its_folder_is_refused() {
         &BLUEPRINT.replace("  Bee: templates/bee.sh", "  \"../../x\": templates/bee.sh"),
     );
     let err = load(&bp, &opts()).unwrap_err().to_string();
-    assert!(err.contains("evil.yml:") && err.contains("userdata name \"../../x\""), "{err}");
+    assert!(
+        err.contains("evil.yml:") && err.contains("userdata name \"../../x\""),
+        "{err}"
+    );
 }
 
 #[test]

@@ -145,10 +145,12 @@ impl Gate {
 
     /// Reads a gate file.
     pub fn read(path: &Path) -> Result<Self, GateError> {
-        let text = crate::input_file::read_text(path, crate::input_file::MAX_TEXT_BYTES).map_err(|source| GateError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = crate::input_file::read_text(path, crate::input_file::MAX_TEXT_BYTES).map_err(
+            |source| GateError::Read {
+                path: path.to_path_buf(),
+                source,
+            },
+        )?;
         Self::parse(path, &text)
     }
 

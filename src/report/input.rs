@@ -86,10 +86,12 @@ impl crate::exit::Classify for ReportError {
 }
 
 fn read(path: &Path) -> Result<String, ReportError> {
-    crate::input_file::read_text(path, crate::results::summary::MAX_SUMMARY_BYTES).map_err(|source| ReportError::Read {
-        path: path.to_path_buf(),
-        source,
-    })
+    crate::input_file::read_text(path, crate::results::summary::MAX_SUMMARY_BYTES).map_err(
+        |source| ReportError::Read {
+            path: path.to_path_buf(),
+            source,
+        },
+    )
 }
 
 fn json(path: &Path, text: &str) -> Result<serde_json::Value, ReportError> {

@@ -24,13 +24,16 @@ pub const OTHER_LABEL: &str = "(other labels)";
 
 /// The warning for a summary whose labels were capped, if they were.
 pub fn capped_notice(labels: impl IntoIterator<Item = impl AsRef<str>>) -> Option<String> {
-    labels.into_iter().any(|l| l.as_ref() == OTHER_LABEL).then(|| {
-        format!(
-            "warning: more than {MAX_LABELS} distinct labels: the rest are counted together as \
+    labels
+        .into_iter()
+        .any(|l| l.as_ref() == OTHER_LABEL)
+        .then(|| {
+            format!(
+                "warning: more than {MAX_LABELS} distinct labels: the rest are counted together as \
              `{OTHER_LABEL}` (totals stay exact; with several readers, where a label near the \
              cap falls depends on reading order). Name samples by endpoint, not by URL."
-        )
-    })
+            )
+        })
 }
 
 /// A new histogram with the bounds every summary uses: 1 ms to an hour,
