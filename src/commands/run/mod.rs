@@ -150,6 +150,7 @@ async fn aws_run(
     });
     let deletion = finish_stack(&mut f, plan, &stack_id, args.keep, ui).await;
     interrupt.release();
+    monitor::stack_deleted(plan, deletion.as_ref(), ui).await;
     if !args.keep {
         upload::remove_inputs(&clients.s3, plan, ui).await;
     }
