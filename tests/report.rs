@@ -253,6 +253,31 @@ fn failed_gate_comparison_in_chromium() {
         .filter_map(|r| attr(r, "data-label"))
         .collect();
     assert_eq!(failed, ["checkout"]);
+    // The failed relative check shows both runs' 95% intervals, as the
+    // gate computed them.
+    let check = outcome["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["label"] == "checkout" && c["verdict"] == "fail")
+        .unwrap();
+    let fmt = |v: &Value| format!("{} ms", v.as_f64().unwrap().round());
+    let shown = format!(
+        "baseline {}..{}, current {}..{}",
+        fmt(&check["noise"]["baseline"]["lo"]),
+        fmt(&check["noise"]["baseline"]["hi"]),
+        fmt(&check["noise"]["current"]["lo"]),
+        fmt(&check["noise"]["current"]["hi"])
+    );
+    let row_at = v
+        .dom
+        .find("data-label=\"checkout\" data-criterion")
+        .unwrap_or(0);
+    let row = &v.dom[row_at..row_at + v.dom[row_at..].find("</tr>").unwrap()];
+    assert!(
+        row.contains(&shown),
+        "no `{shown}` in the checkout row: {row}"
+    );
     let summary: Value = serde_json::from_slice(&std::fs::read(&cur).unwrap()).unwrap();
     let points = summary["series"]["labels"]["total"]["count"]
         .as_array()

@@ -48,6 +48,19 @@ pub struct Check {
     pub verdict: Verdict,
     /// Why, in a few words.
     pub note: String,
+    /// Both runs' 95% intervals, for a relative criterion with a baseline
+    /// on a metric with a noise model (the report's "noise" column).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub noise: Option<Noise>,
+}
+
+/// The two intervals a relative criterion compared.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Noise {
+    /// The baseline's interval.
+    pub baseline: Interval,
+    /// This run's interval.
+    pub current: Interval,
 }
 
 /// The gate's result.
@@ -92,6 +105,7 @@ pub fn judge(gate: &Gate, current: &Summary, baseline: Option<&Summary>) -> Outc
                 } else {
                     "no label matches".into()
                 },
+                noise: None,
             });
             continue;
         }
@@ -125,6 +139,7 @@ fn check(
         change: None,
         verdict: Verdict::Pass,
         note: String::new(),
+        noise: None,
     };
     let Some(v) = value else { return out };
     match c.bound {
@@ -152,11 +167,14 @@ fn check(
             let up = matches!(c.bound, Bound::MaxIncrease(_));
             let change = c.metric.change(b, v);
             out.change = Some(change);
+            let (ci, bi) = (interval(c.metric, cur), interval(c.metric, base));
+            if let (Some(current), Some(baseline)) = (ci, bi) {
+                out.noise = Some(Noise { baseline, current });
+            }
             let over = if up { change > limit } else { -change > limit };
             if !over {
                 return out;
             }
-            let (ci, bi) = (interval(c.metric, cur), interval(c.metric, base));
             match (ci, bi) {
                 (Some(ci), Some(bi)) if !separated(ci, bi, up) => {
                     out.note = format!(

@@ -21,7 +21,7 @@ use crate::results::summary::LabelSummary;
 const Z: f64 = 1.96;
 
 /// A confidence interval.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Interval {
     /// Lower end.
     pub lo: f64,

@@ -103,6 +103,8 @@ pub fn judge(c: &Criterion, how: Reduce, current: &Summary, baseline: Option<&Su
         change: None,
         verdict: Verdict::Pass,
         note: String::new(),
+        // CloudWatch statistics arrive aggregated: no noise model.
+        noise: None,
     };
     let Some(v) = cur else {
         out.verdict = c.verdict;

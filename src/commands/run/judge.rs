@@ -328,6 +328,7 @@ fn write_reports(
                 change: None,
                 verdict: Verdict::Pass,
                 note: "no gate configured".into(),
+                noise: None,
             }],
             verdict: Verdict::Pass,
         };

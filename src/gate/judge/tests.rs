@@ -115,6 +115,13 @@ fn a_change_over_the_bound_but_within_noise_passes() {
         .expect("no seed gave a measured change over the 5% bound");
     let c = &out.checks[0];
     assert_eq!(c.verdict, Verdict::Pass, "{c:?}");
+    // The intervals the decision rested on travel with the check, and
+    // overlap (that is why it passed).
+    let n = c.noise.expect("both runs have a noise interval");
+    assert!(
+        n.baseline.lo <= n.current.hi && n.current.lo <= n.baseline.hi,
+        "{n:?}"
+    );
     assert!(c.note.contains("within run-to-run noise"), "{c:?}");
     // The same shift measured on many samples is real.
     let base = run(11, 50_000, &[], 1.0);
