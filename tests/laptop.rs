@@ -292,3 +292,56 @@ fn a_bee_whose_jmeter_fails_says_why_in_jmeters_words_and_leaves_its_log() {
     assert!(log.contains("--- jmeter.log (last lines)"), "{log}");
     assert!(log.contains("starting JMeter"), "{log}");
 }
+
+#[test]
+fn the_search_clusters_password_is_in_no_file_a_run_leaves() {
+    let Some(jmeter) = jmeter_home() else { return };
+    let Some(es) = opensearch() else { return };
+    let report = tempfile::tempdir().unwrap();
+    // The test node has no security plugin: it ignores the credentials,
+    // which still travel through every config and log a run writes.
+    let with_password = es.replacen("://", "://elastic:pAsSw0rd-never-kept@", 1);
+    let out = run(stampede()
+        .args([
+            "run",
+            "blueprints/local-quickstart.yml",
+            "--output",
+            "plain",
+            "-v",
+        ])
+        .args(["--var", "port=0", "--var", "duration=3", "--var", "bees=1"])
+        .arg("--report")
+        .arg(report.path())
+        .env("JMETER_HOME", &jmeter)
+        .env("STAMPEDE_ES_URL", &with_password)
+        .current_dir(root()));
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(!format!("{out:?}").contains("pAsSw0rd"), "{out:?}");
+    let mut stack = vec![report.path().to_path_buf()];
+    let mut files = 0;
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            files += 1;
+            let body = std::fs::read(&path).unwrap();
+            let text = if path.extension().is_some_and(|e| e == "gz") {
+                let mut s = String::new();
+                std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&body[..]), &mut s)
+                    .unwrap();
+                s
+            } else {
+                String::from_utf8_lossy(&body).into_owned()
+            };
+            assert!(
+                !text.contains("pAsSw0rd"),
+                "{} holds the password",
+                path.display()
+            );
+        }
+    }
+    assert!(files > 5, "the run left its files: {files}");
+}

@@ -82,6 +82,9 @@ pub async fn run(
         .context("starting the local coordinator")?;
     let mut children = Vec::new();
     let mut jtls = Vec::new();
+    // The configs hold the search cluster's credentials: gone when the run
+    // is, whichever way it ends.
+    let mut configs = RemoveOnDrop::default();
     ui.info(&format!(
         "run {}: {bees} local bee(s), results under {}",
         plan.run.id,
@@ -116,6 +119,7 @@ pub async fn run(
         };
         let path = report.join("bees").join(format!("{id}.json"));
         write_private(&path, &serde_json::to_vec_pretty(&cfg)?)?;
+        configs.0.push(path.clone());
         let log = std::fs::File::create(report.join("bees").join(format!("{id}.log")))?;
         let child = Command::new(&exe)
             .args(["--output", "plain", "bee", "--config"])
@@ -223,6 +227,18 @@ fn clear_own_results(report: &Path, results_dir: &Path) -> anyhow::Result<()> {
             .with_context(|| format!("removing the earlier run's {}", entry.path().display()))?;
     }
     Ok(())
+}
+
+/// Files removed when dropped.
+#[derive(Default)]
+struct RemoveOnDrop(Vec<PathBuf>);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        for p in &self.0 {
+            let _ = std::fs::remove_file(p);
+        }
+    }
 }
 
 /// Writes a file only its owner can read: bee configs carry the search
