@@ -8,7 +8,7 @@ use crate::cli::{GlobalArgs, RenderArgs};
 
 /// Renders the blueprint and prints or writes the results.
 pub async fn run(global: &GlobalArgs, args: RenderArgs) -> anyhow::Result<ExitCode> {
-    let plan = super::plan::load(&args.blueprint, global, true).await?;
+    let plan = super::plan::load(&args.blueprint, global, true, None).await?;
     if plan.run.bucket == crate::blueprint::OFFLINE_BUCKET {
         eprintln!(
             "note: {}: the bucket is not set; rendered with the placeholder `{}` (run needs the real one)",

@@ -1,5 +1,6 @@
 //! `stampede run`: render, upload, create, follow, collect, delete.
 
+mod beebin;
 mod beeconf;
 mod collect;
 mod judge;
@@ -34,14 +35,31 @@ use preflight::{Checks, Footprint};
 
 /// Runs the whole lifecycle.
 pub async fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
-    let plan = super::plan::load(&args.blueprint, global, false).await?;
+    let mut plan = super::plan::load(&args.blueprint, global, false, None).await?;
     let ui = Reporter::new(global.output);
+    // The bee binary's content hash names its S3 key, which the template
+    // refers to: render again once it is known.
+    let bee = if plan.target == Target::Aws {
+        let given = args.bee_binary.clone();
+        let bee = tokio::task::spawn_blocking(move || beebin::prepare(given.as_deref()))
+            .await
+            .map_err(|e| anyhow::anyhow!("preparing the bee binary: {e}"))?;
+        if let Ok(b) = &bee {
+            plan = super::plan::load(&args.blueprint, global, false, Some(b.sha256.clone())).await?;
+        }
+        Some(bee)
+    } else {
+        None
+    };
     let footprint = Footprint::of(&plan);
     let checks = tokio::task::block_in_place(|| Checks::local(&plan, &args, &footprint));
     let interrupt = Interrupt::install();
-    match plan.target {
-        Target::Aws => aws_run(global, &args, &plan, &ui, &interrupt, checks, &footprint).await,
-        Target::Local { .. } => {
+    match (plan.target.clone(), bee) {
+        (Target::Aws, Some(bee)) => {
+            aws_run(global, &args, &plan, &ui, &interrupt, checks, &footprint, bee).await
+        }
+        (Target::Aws, None) => unreachable!("the bee binary is prepared for every AWS run"),
+        (Target::Local { .. }, _) => {
             checks.into_result()?;
             if args.dry_run {
                 return Ok(dry_run(&plan, &footprint, &ui));
@@ -70,6 +88,7 @@ fn dry_run(plan: &Plan, footprint: &Footprint, ui: &Reporter) -> ExitCode {
     ExitCode::from(exit::PASSED)
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn aws_run(
     global: &GlobalArgs,
     args: &RunArgs,
@@ -78,10 +97,16 @@ async fn aws_run(
     interrupt: &Interrupt,
     mut checks: Checks,
     footprint: &Footprint,
+    bee: anyhow::Result<beebin::BeeBinary>,
 ) -> anyhow::Result<ExitCode> {
     let region = global.region.as_deref().or(plan.region.as_deref());
-    let bee_binary = match beeconf::binary(args.bee_binary.as_deref()) {
-        Ok(b) => Some(b),
+    let bee_binary = match bee {
+        Ok(b) => {
+            for note in &b.notes {
+                ui.warn(note);
+            }
+            Some(b)
+        }
         Err(e) => {
             checks.problems.push(preflight::Problem {
                 aws: false,
