@@ -4,6 +4,7 @@
 mod support;
 
 mod analyze;
+mod bee_binary;
 mod bees;
 mod external_jtl;
 mod gate;

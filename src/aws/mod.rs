@@ -120,6 +120,9 @@ pub struct Clients {
     pub s3: S3,
     /// STS, to check the credentials before anything is paid for.
     pub sts: Sts,
+    /// Auto Scaling and the other watching calls: the bees' scaling
+    /// activities explain a fleet that did not start.
+    pub watch: watch::Watch,
 }
 
 /// Every call gives up in time: a silent network path must not hang a run
@@ -158,6 +161,7 @@ pub async fn connect(region: Option<&str>, profile: Option<&str>) -> anyhow::Res
         cfn: Cfn::new(aws_sdk_cloudformation::Client::from_conf(cfn_conf)),
         s3: S3::new(aws_sdk_s3::Client::from_conf(s3_conf), endpoint, region),
         sts: Sts::new(aws_sdk_sts::Client::new(&sdk)),
+        watch: watch::Watch::new(&sdk),
     })
 }
 

@@ -139,7 +139,8 @@ fn strip_copy(path: &Path) -> Result<PathBuf, String> {
     }
 }
 
-/// Whether a 64-bit little-endian ELF file has `.debug_*` sections. Any
+/// Whether a 64-bit little-endian ELF file has debug info (`.debug_*`
+/// sections that are not loaded). Any
 /// header that does not add up reads as "no".
 pub fn has_debug_info(path: &Path) -> bool {
     debug_sections(path).unwrap_or(false)
@@ -175,9 +176,13 @@ fn debug_sections(path: &Path) -> std::io::Result<bool> {
     let mut names = vec![0u8; str_size as usize];
     f.seek(SeekFrom::Start(str_off))?;
     f.read_exact(&mut names)?;
+    // Only sections not loaded at run time (no SHF_ALLOC in sh_flags at
+    // 8) count: `.debug_gdb_scripts` is loaded, and strip keeps it.
     Ok((0..shnum).any(|i| {
-        let at = u32::from_le_bytes(header(i)[..4].try_into().unwrap_or_default()) as usize;
-        names.get(at..).is_some_and(|n| n.starts_with(b".debug_"))
+        let h = header(i);
+        let at = u32::from_le_bytes(h[..4].try_into().unwrap_or_default()) as usize;
+        let loaded = u64_at(h, 8) & 0x2 != 0;
+        !loaded && names.get(at..).is_some_and(|n| n.starts_with(b".debug_"))
     }))
 }
 

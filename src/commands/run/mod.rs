@@ -3,6 +3,7 @@
 mod beebin;
 mod beeconf;
 mod collect;
+mod fleet;
 mod judge;
 mod live;
 mod local;
@@ -26,6 +27,7 @@ use crate::exit::{self, Outcome};
 use crate::interrupt::Interrupt;
 use crate::monitor::watcher::{Correlation, Watcher};
 use crate::results::summary::StackEventRecord;
+use crate::stack::capacity;
 use crate::stack::cleanup::{self, Deletion};
 use crate::stack::phase::{self, DONE, Phase};
 use crate::stack::{Follower, Stop, Until};
@@ -259,13 +261,16 @@ async fn judge(
 ) -> RunVerdict {
     match stop {
         Stop::Cancelled => interrupted(interrupt, "interrupted: deleting the stack"),
-        Stop::TimedOut => RunVerdict::new(
-            Outcome::TimedOut,
-            format!(
+        Stop::TimedOut => {
+            let mut why = format!(
                 "the run took longer than its timeout of {}s",
                 plan.timeout.as_secs()
-            ),
-        ),
+            );
+            if let Some(found) = fleet::capacity(clients, f.history()).await {
+                why.push_str(&format!("\nthe bees could not all run: {}", found.message()));
+            }
+            RunVerdict::new(Outcome::TimedOut, why)
+        }
         Stop::Gone => RunVerdict::new(
             Outcome::InfrastructureFailed,
             "the stack disappeared while being created".to_string(),
@@ -283,18 +288,15 @@ async fn judge(
         }
         Stop::Settled(_) | Stop::FailedEarly => {
             let cause = phase::root_cause(f.history());
-            let why = cause.map_or_else(
+            let mut why = cause.map_or_else(
                 || "the stack failed to create (no failed resource reported)".to_string(),
-                |c| {
-                    format!(
-                        "stack failed to create: {} ({}) {}: {}",
-                        c.logical_id,
-                        c.resource_type,
-                        c.status,
-                        c.reason.as_deref().unwrap_or("no reason given")
-                    )
-                },
+                |c| format!("stack failed to create: {}", phase::describe(c)),
             );
+            if cause.and_then(capacity::in_event).is_none()
+                && let Some(found) = fleet::capacity(clients, f.history()).await
+            {
+                why.push_str(&format!("\nthe bees could not all run: {}", found.message()));
+            }
             // A bee that signalled FAILURE on Done ran the test: its
             // results say what went wrong, and the test (not AWS) failed.
             if cause.is_some_and(|c| c.logical_id == DONE) {
