@@ -17,3 +17,4 @@ mod report;
 mod shipping;
 mod stacks;
 mod trust;
+mod userdata;

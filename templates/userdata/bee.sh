@@ -167,6 +167,7 @@ if [ -n "$BEE_SHA256" ]; then
   actual=$(sha256sum /usr/local/bin/stampede | awk '{ print $1 }')
   [ "$actual" = "$BEE_SHA256" ] \
     || fail "the stampede agent's SHA-256 is $actual, the run shipped $BEE_SHA256"
+  log "stampede agent checksum ok"
 fi
 chmod +x /usr/local/bin/stampede
 

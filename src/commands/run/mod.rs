@@ -1,6 +1,6 @@
 //! `stampede run`: render, upload, create, follow, collect, delete.
 
-mod beebin;
+pub(super) mod beebin;
 mod beeconf;
 mod collect;
 mod fleet;
