@@ -55,7 +55,9 @@ fn a_second_run_does_not_upload_the_same_bee_binary_again() {
     // binary's journey is what is tested.
     assert_eq!(first.code, 1, "{first:?}");
     assert!(
-        first.stdout.contains(&format!("uploaded the bee binary (0.0 MiB) to {uri}")),
+        first
+            .stdout
+            .contains(&format!("uploaded the bee binary (0.0 MiB) to {uri}")),
         "{first:?}"
     );
     let stored = last_modified(&url, &key).expect("the binary is stored by its content hash");
@@ -70,8 +72,15 @@ fn a_second_run_does_not_upload_the_same_bee_binary_again() {
             .contains(&format!("is already stored at {uri}: not uploaded again")),
         "{second:?}"
     );
-    assert!(!second.stdout.contains("uploaded the bee binary"), "{second:?}");
-    assert_eq!(last_modified(&url, &key), Some(stored), "the object was written again");
+    assert!(
+        !second.stdout.contains("uploaded the bee binary"),
+        "{second:?}"
+    );
+    assert_eq!(
+        last_modified(&url, &key),
+        Some(stored),
+        "the object was written again"
+    );
     // The run's own inputs are removed; the shared binary stays for the
     // next run of this build.
     assert!(last_modified(&url, &key).is_some());

@@ -37,10 +37,16 @@ fn tool(var: &str, script: &str) -> Option<String> {
 fn rendered_script(run_id: &str, bee_binary: Option<&Path>) -> String {
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = stampede();
-    cmd.args(["render", "blueprints/jmeter.yml", "--run-id", run_id, "--out"])
-        .arg(dir.path())
-        .env("STAMPEDE_BUCKET", BUCKET)
-        .current_dir(root());
+    cmd.args([
+        "render",
+        "blueprints/jmeter.yml",
+        "--run-id",
+        run_id,
+        "--out",
+    ])
+    .arg(dir.path())
+    .env("STAMPEDE_BUCKET", BUCKET)
+    .current_dir(root());
     if let Some(b) = bee_binary {
         cmd.arg("--bee-binary").arg(b);
     }
@@ -114,7 +120,9 @@ fn file_server(dir: PathBuf) -> String {
             let _ = match std::fs::read(&file) {
                 Ok(body) if !name.contains("..") => {
                     let head = format!("HTTP/1.0 200 OK\r\ncontent-length: {}\r\n\r\n", body.len());
-                    stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(&body))
+                    stream
+                        .write_all(head.as_bytes())
+                        .and_then(|()| stream.write_all(&body))
                 }
                 _ => stream.write_all(b"HTTP/1.0 404 Not Found\r\ncontent-length: 0\r\n\r\n"),
             };
@@ -145,7 +153,11 @@ fn jmeter_tarball(jmeter_home: &str, dir: &Path) {
         .next()
         .unwrap()
         .to_string();
-    std::fs::write(dir.join("jmeter.tgz.sha512"), format!("{hex}  jmeter.tgz\n")).unwrap();
+    std::fs::write(
+        dir.join("jmeter.tgz.sha512"),
+        format!("{hex}  jmeter.tgz\n"),
+    )
+    .unwrap();
 }
 
 /// amazon-ec2-metadata-mock on a free port; returns its endpoint and the
@@ -186,7 +198,10 @@ fn metadata_mock(bin: &str) -> MetadataMock {
         if got.status.success() {
             break String::from_utf8(got.stdout).unwrap();
         }
-        assert!(Instant::now() < deadline, "the metadata mock did not answer");
+        assert!(
+            Instant::now() < deadline,
+            "the metadata mock did not answer"
+        );
         std::thread::sleep(Duration::from_millis(200));
     };
     MetadataMock {

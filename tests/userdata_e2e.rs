@@ -128,7 +128,10 @@ fn the_bee_script_runs_end_to_end_against_the_metadata_mock() {
         &url,
         &[
             (&format!("stampede/_bin/sha256-{sha}/stampede"), bytes),
-            (&format!("stampede/{run_id}/bee.json"), config.to_string().into_bytes()),
+            (
+                &format!("stampede/{run_id}/bee.json"),
+                config.to_string().into_bytes(),
+            ),
             (
                 &format!("stampede/{run_id}/testcase/quickstart.jmx"),
                 std::fs::read(root().join("testcases/quickstart.jmx")).unwrap(),
@@ -201,6 +204,10 @@ fn the_bee_script_runs_end_to_end_against_the_metadata_mock() {
     assert_eq!(done["Status"], "SUCCESS", "{done}");
     assert_eq!(done["UniqueId"], id.as_str(), "{done}");
     let jtl = t.join("result.jtl.gz");
-    download(&url, &format!("stampede/{run_id}/results/{id}.jtl.gz"), &jtl);
+    download(
+        &url,
+        &format!("stampede/{run_id}/results/{id}.jtl.gz"),
+        &jtl,
+    );
     assert!(jtl_rows(&jtl) > 5, "JMeter ran on the bee");
 }

@@ -72,7 +72,14 @@ impl S3 {
 
     /// The size of the object at `key`, or `None` when there is none.
     pub async fn size(&self, bucket: &str, key: &str) -> Result<Option<i64>, AwsError> {
-        match self.client.head_object().bucket(bucket).key(key).send().await {
+        match self
+            .client
+            .head_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+        {
             Ok(head) => Ok(Some(head.content_length().unwrap_or_default())),
             Err(e) => {
                 let e = AwsError::from_sdk("HeadObject", uri(bucket, key), e);

@@ -10,10 +10,9 @@ use crate::cli::{GlobalArgs, RenderArgs};
 pub async fn run(global: &GlobalArgs, args: RenderArgs) -> anyhow::Result<ExitCode> {
     let sha256 = match args.bee_binary.clone() {
         Some(path) => {
-            let bin =
-                tokio::task::spawn_blocking(move || super::run::beebin::prepare(Some(&path)))
-                    .await
-                    .map_err(|e| anyhow::anyhow!("preparing the bee binary: {e}"))??;
+            let bin = tokio::task::spawn_blocking(move || super::run::beebin::prepare(Some(&path)))
+                .await
+                .map_err(|e| anyhow::anyhow!("preparing the bee binary: {e}"))??;
             Some(bin.sha256.clone())
         }
         None => None,

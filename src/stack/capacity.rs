@@ -8,7 +8,7 @@ use crate::aws::watch::Activity;
 
 /// What kept the bees from running.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Capacity {
+pub enum Shortfall {
     /// EC2 has no capacity of the asked-for types in the zones
     /// (InsufficientInstanceCapacity).
     NoCapacity,
@@ -32,63 +32,75 @@ pub enum Capacity {
 /// Texts and what they mean, the more specific first. They come from
 /// EC2's and Auto Scaling's own messages (see the recorded texts in the
 /// tests below).
-const PATTERNS: &[(&str, Capacity)] = &[
-    ("MaxSpotInstanceCountExceeded", Capacity::SpotQuota),
-    ("Max spot instance count exceeded", Capacity::SpotQuota),
-    ("spot vCPU", Capacity::SpotQuota),
-    ("VcpuLimitExceeded", Capacity::VcpuQuota),
-    ("vCPU capacity than your current vCPU limit", Capacity::VcpuQuota),
-    ("InstanceLimitExceeded", Capacity::InstanceQuota),
-    ("Your quota allows for 0 more running instance", Capacity::InstanceQuota),
-    ("UnfulfillableCapacity", Capacity::NoSpotCapacity),
-    ("no Spot capacity available", Capacity::NoSpotCapacity),
-    ("Could not launch Spot Instances", Capacity::NoSpotCapacity),
-    ("capacity-not-available", Capacity::NoSpotCapacity),
-    ("InsufficientInstanceCapacity", Capacity::NoCapacity),
-    ("do not have sufficient", Capacity::NoCapacity),
-    ("is not supported in your requested Availability Zone", Capacity::NotOffered),
-    ("The requested configuration is currently not supported", Capacity::NotOffered),
-    ("does not match the architecture", Capacity::Architecture),
-    ("Spot Instance interruption", Capacity::BeeLost),
-    ("instance-terminated-by-price", Capacity::BeeLost),
-    ("instance-terminated-no-capacity", Capacity::BeeLost),
-    ("a bee was lost during the test", Capacity::BeeLost),
+const PATTERNS: &[(&str, Shortfall)] = &[
+    ("MaxSpotInstanceCountExceeded", Shortfall::SpotQuota),
+    ("Max spot instance count exceeded", Shortfall::SpotQuota),
+    ("spot vCPU", Shortfall::SpotQuota),
+    ("VcpuLimitExceeded", Shortfall::VcpuQuota),
+    (
+        "vCPU capacity than your current vCPU limit",
+        Shortfall::VcpuQuota,
+    ),
+    ("InstanceLimitExceeded", Shortfall::InstanceQuota),
+    (
+        "Your quota allows for 0 more running instance",
+        Shortfall::InstanceQuota,
+    ),
+    ("UnfulfillableCapacity", Shortfall::NoSpotCapacity),
+    ("no Spot capacity available", Shortfall::NoSpotCapacity),
+    ("Could not launch Spot Instances", Shortfall::NoSpotCapacity),
+    ("capacity-not-available", Shortfall::NoSpotCapacity),
+    ("InsufficientInstanceCapacity", Shortfall::NoCapacity),
+    ("do not have sufficient", Shortfall::NoCapacity),
+    (
+        "is not supported in your requested Availability Zone",
+        Shortfall::NotOffered,
+    ),
+    (
+        "The requested configuration is currently not supported",
+        Shortfall::NotOffered,
+    ),
+    ("does not match the architecture", Shortfall::Architecture),
+    ("Spot Instance interruption", Shortfall::BeeLost),
+    ("instance-terminated-by-price", Shortfall::BeeLost),
+    ("instance-terminated-no-capacity", Shortfall::BeeLost),
+    ("a bee was lost during the test", Shortfall::BeeLost),
 ];
 
 /// The capacity failure a text reports, if any.
-pub fn classify(text: &str) -> Option<Capacity> {
+pub fn classify(text: &str) -> Option<Shortfall> {
     PATTERNS
         .iter()
         .find(|(p, _)| text.contains(p))
         .map(|(_, c)| *c)
 }
 
-impl Capacity {
+impl Shortfall {
     /// What to change, in the shipped blueprint's terms.
     pub fn advice(self) -> &'static str {
         match self {
-            Capacity::NoCapacity => {
+            Shortfall::NoCapacity => {
                 "EC2 has no spare capacity of these instance types in these zones: list more types (--var instance_types=c6i.large,c5.large,m6i.large,...), allow more zones (more subnets in SubnetIds, or none for every zone), or retry later"
             }
-            Capacity::NoSpotCapacity => {
+            Shortfall::NoSpotCapacity => {
                 "no Spot capacity for these types: list more types (--var instance_types=...), run more bees on-demand (--var on_demand_percent=100, or a larger --var on_demand_base), or retry later"
             }
-            Capacity::SpotQuota => {
+            Shortfall::SpotQuota => {
                 "the account's Spot quota is too low for these bees: run them on-demand (--var on_demand_percent=100), run fewer or smaller bees, or ask for more in Service Quotas (EC2, \"All Standard ... Spot Instance Requests\")"
             }
-            Capacity::VcpuQuota => {
+            Shortfall::VcpuQuota => {
                 "the account's On-Demand vCPU quota is too low for BeeCount bees of these types: run fewer or smaller bees, put some on Spot (--var on_demand_percent=...), or ask for more in Service Quotas (EC2, \"Running On-Demand Standard instances\", L-1216C47A)"
             }
-            Capacity::InstanceQuota => {
+            Shortfall::InstanceQuota => {
                 "the account's instance quota is too low for BeeCount bees: run fewer bees, or ask for more in Service Quotas (EC2)"
             }
-            Capacity::NotOffered => {
+            Shortfall::NotOffered => {
                 "an instance type is not offered in one of the zones: list other types first (--var instance_types=...), or pick subnets in zones that offer it (SubnetIds)"
             }
-            Capacity::Architecture => {
+            Shortfall::Architecture => {
                 "the bees run an x86_64 image and binary: list x86_64 types only in instance_types (c6i, c5, m6i ..., not c7g or other Graviton types)"
             }
-            Capacity::BeeLost => {
+            Shortfall::BeeLost => {
                 "a bee was lost mid-test, so the results are incomplete. With Spot bees this is an interruption: run them on-demand (--var on_demand_percent=100) or raise --var on_demand_base; then run again"
             }
         }
@@ -99,7 +111,7 @@ impl Capacity {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
     /// What it is.
-    pub kind: Capacity,
+    pub kind: Shortfall,
     /// Where it was seen, e.g. `BeeGroup (AWS::AutoScaling::AutoScalingGroup)`.
     pub source: String,
     /// AWS's own words.

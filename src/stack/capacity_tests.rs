@@ -28,15 +28,15 @@ const FAKE_LOST: &str = "WaitCondition received failed message: 'bee i-0f1 was l
 #[test]
 fn each_recorded_text_is_recognised() {
     for (text, kind) in [
-        (FAKE_NO_CAPACITY, Capacity::NoCapacity),
-        (FAKE_VCPU, Capacity::VcpuQuota),
-        (FAKE_SPOT_NONE, Capacity::NoSpotCapacity),
-        (FAKE_SPOT_UNFULFILLABLE, Capacity::NoSpotCapacity),
-        (FAKE_SPOT_QUOTA, Capacity::SpotQuota),
-        (FAKE_INSTANCES, Capacity::InstanceQuota),
-        (FAKE_NOT_OFFERED, Capacity::NotOffered),
-        (FAKE_ARCH, Capacity::Architecture),
-        (FAKE_LOST, Capacity::BeeLost),
+        (FAKE_NO_CAPACITY, Shortfall::NoCapacity),
+        (FAKE_VCPU, Shortfall::VcpuQuota),
+        (FAKE_SPOT_NONE, Shortfall::NoSpotCapacity),
+        (FAKE_SPOT_UNFULFILLABLE, Shortfall::NoSpotCapacity),
+        (FAKE_SPOT_QUOTA, Shortfall::SpotQuota),
+        (FAKE_INSTANCES, Shortfall::InstanceQuota),
+        (FAKE_NOT_OFFERED, Shortfall::NotOffered),
+        (FAKE_ARCH, Shortfall::Architecture),
+        (FAKE_LOST, Shortfall::BeeLost),
     ] {
         assert_eq!(classify(text), Some(kind), "{text}");
     }
@@ -55,10 +55,22 @@ fn each_recorded_text_is_recognised() {
 #[test]
 fn a_group_without_capacity_is_the_root_cause_with_advice() {
     let events = vec![
-        ev(0, "s", "AWS::CloudFormation::Stack", "CREATE_IN_PROGRESS", None),
+        ev(
+            0,
+            "s",
+            "AWS::CloudFormation::Stack",
+            "CREATE_IN_PROGRESS",
+            None,
+        ),
         ev(1, "Ready", WC, "CREATE_IN_PROGRESS", None),
         ev(2, "BeeGroup", ASG, "CREATE_IN_PROGRESS", None),
-        ev(300, "BeeGroup", ASG, "CREATE_FAILED", Some(FAKE_NO_CAPACITY)),
+        ev(
+            300,
+            "BeeGroup",
+            ASG,
+            "CREATE_FAILED",
+            Some(FAKE_NO_CAPACITY),
+        ),
         ev(
             301,
             "Ready",
@@ -70,8 +82,14 @@ fn a_group_without_capacity_is_the_root_cause_with_advice() {
     let cause = root_cause(&events).unwrap();
     assert_eq!(cause.logical_id, "BeeGroup");
     let text = describe(cause);
-    assert!(text.contains("do not have sufficient c6i.large capacity"), "{text}");
-    assert!(text.contains("what to change: EC2 has no spare capacity"), "{text}");
+    assert!(
+        text.contains("do not have sufficient c6i.large capacity"),
+        "{text}"
+    );
+    assert!(
+        text.contains("what to change: EC2 has no spare capacity"),
+        "{text}"
+    );
     assert!(text.contains("instance_types"), "{text}");
 }
 
@@ -103,7 +121,13 @@ fn a_lost_bee_points_at_spot() {
 
 #[test]
 fn an_ordinary_failure_gets_no_advice() {
-    let e = ev(5, "BeeRole", "AWS::IAM::Role", "CREATE_FAILED", Some("Policy has invalid action"));
+    let e = ev(
+        5,
+        "BeeRole",
+        "AWS::IAM::Role",
+        "CREATE_FAILED",
+        Some("Policy has invalid action"),
+    );
     assert!(!describe(&e).contains("what to change"));
 }
 
@@ -125,15 +149,33 @@ fn activity(start: i64, status: &str, message: &str, cause: &str) -> Activity {
 #[test]
 fn scaling_activities_name_the_capacity_failure() {
     let acts = vec![
-        activity(3, "Failed", FAKE_SPOT_QUOTA, "At ... an instance was started in response to a difference between desired and actual capacity"),
-        activity(1, "Successful", "", "At ... a user request created an AutoScalingGroup"),
-        activity(2, "Failed", FAKE_SPOT_NONE, "At ... an instance was started"),
+        activity(
+            3,
+            "Failed",
+            FAKE_SPOT_QUOTA,
+            "At ... an instance was started in response to a difference between desired and actual capacity",
+        ),
+        activity(
+            1,
+            "Successful",
+            "",
+            "At ... a user request created an AutoScalingGroup",
+        ),
+        activity(
+            2,
+            "Failed",
+            FAKE_SPOT_NONE,
+            "At ... an instance was started",
+        ),
     ];
     let found = in_activities(&acts).unwrap();
-    assert_eq!(found.kind, Capacity::NoSpotCapacity);
+    assert_eq!(found.kind, Shortfall::NoSpotCapacity);
     assert_eq!(found.source, "Auto Scaling group s-BeeGroup-1");
     let m = found.message();
-    assert!(m.starts_with("Auto Scaling group s-BeeGroup-1: Could not launch Spot"), "{m}");
+    assert!(
+        m.starts_with("Auto Scaling group s-BeeGroup-1: Could not launch Spot"),
+        "{m}"
+    );
     assert!(m.contains("what to change: no Spot capacity"), "{m}");
     assert!(in_activities(&acts[1..2]).is_none());
 }

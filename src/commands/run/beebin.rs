@@ -158,7 +158,10 @@ fn debug_sections(path: &Path) -> std::io::Result<bool> {
         u64::from_le_bytes(a)
     };
     let (shoff, shentsize) = (u64_at(&head, 0x28), u64::from(u16_at(&head, 0x3A)));
-    let (shnum, shstrndx) = (u64::from(u16_at(&head, 0x3C)), u64::from(u16_at(&head, 0x3E)));
+    let (shnum, shstrndx) = (
+        u64::from(u16_at(&head, 0x3C)),
+        u64::from(u16_at(&head, 0x3E)),
+    );
     let table = shnum * shentsize;
     if &head[..4] != b"\x7fELF" || shentsize < 64 || shstrndx >= shnum || shoff + table > len {
         return Ok(false);

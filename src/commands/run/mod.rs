@@ -47,7 +47,8 @@ pub async fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<ExitCode>
             .await
             .map_err(|e| anyhow::anyhow!("preparing the bee binary: {e}"))?;
         if let Ok(b) = &bee {
-            plan = super::plan::load(&args.blueprint, global, false, Some(b.sha256.clone())).await?;
+            plan =
+                super::plan::load(&args.blueprint, global, false, Some(b.sha256.clone())).await?;
         }
         Some(bee)
     } else {
@@ -58,7 +59,10 @@ pub async fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<ExitCode>
     let interrupt = Interrupt::install();
     match (plan.target.clone(), bee) {
         (Target::Aws, Some(bee)) => {
-            aws_run(global, &args, &plan, &ui, &interrupt, checks, &footprint, bee).await
+            aws_run(
+                global, &args, &plan, &ui, &interrupt, checks, &footprint, bee,
+            )
+            .await
         }
         (Target::Aws, None) => unreachable!("the bee binary is prepared for every AWS run"),
         (Target::Local { .. }, _) => {
@@ -267,7 +271,10 @@ async fn judge(
                 plan.timeout.as_secs()
             );
             if let Some(found) = fleet::capacity(clients, f.history()).await {
-                why.push_str(&format!("\nthe bees could not all run: {}", found.message()));
+                why.push_str(&format!(
+                    "\nthe bees could not all run: {}",
+                    found.message()
+                ));
             }
             RunVerdict::new(Outcome::TimedOut, why)
         }
@@ -295,7 +302,10 @@ async fn judge(
             if cause.and_then(capacity::in_event).is_none()
                 && let Some(found) = fleet::capacity(clients, f.history()).await
             {
-                why.push_str(&format!("\nthe bees could not all run: {}", found.message()));
+                why.push_str(&format!(
+                    "\nthe bees could not all run: {}",
+                    found.message()
+                ));
             }
             // A bee that signalled FAILURE on Done ran the test: its
             // results say what went wrong, and the test (not AWS) failed.

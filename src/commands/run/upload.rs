@@ -29,13 +29,13 @@ pub async fn prepare(
     s3.put(&run.bucket, key, config)
         .await
         .context("uploading the bee config")?;
-    ui.info(&format!(
-        "uploaded the bee config to {}",
-        run.config_uri
-    ));
+    ui.info(&format!("uploaded the bee config to {}", run.config_uri));
     let mib = bee_binary.size as f64 / (1024.0 * 1024.0);
     if super::beebin::store(s3, &run.bucket, &run.bee_key, bee_binary).await? {
-        ui.info(&format!("uploaded the bee binary ({mib:.1} MiB) to {}", run.bee_uri));
+        ui.info(&format!(
+            "uploaded the bee binary ({mib:.1} MiB) to {}",
+            run.bee_uri
+        ));
     } else {
         ui.info(&format!(
             "the bee binary ({mib:.1} MiB) is already stored at {}: not uploaded again",
