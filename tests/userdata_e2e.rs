@@ -100,114 +100,194 @@ fn run_script(t: &Path, env: &[(&str, String)], at_install: impl FnOnce()) -> (b
     (ok, lines)
 }
 
+/// One bee's world: its script rendered for a shipped binary, the run's
+/// files in LocalStack, JMeter's tarball on a local server, the metadata
+/// mock, and the fakes.
+struct Bee {
+    dir: tempfile::TempDir,
+    url: String,
+    run_id: String,
+    sha: String,
+    handles: crate::lifecycle::Handles,
+    stack: String,
+    mock: MetadataMock,
+}
+
+impl Bee {
+    /// Everything ready to run; `stored` is what S3 holds at the binary's
+    /// key (`None`: the binary the script was rendered for).
+    fn new(url: &str, jmeter: &str, mock_bin: &str, nonce: &str, stored: Option<Vec<u8>>) -> Bee {
+        let dir = tempfile::tempdir().unwrap();
+        let t = dir.path();
+        let run_id = unique("ud-run");
+        let (bin, mut bytes) = stripped_stampede(t);
+        // A nonce after the ELF's end changes its hash, not its meaning:
+        // each test gets a key of its own.
+        bytes.extend_from_slice(nonce.as_bytes());
+        std::fs::write(&bin, &bytes).unwrap();
+        let sha = hex(&bytes);
+        let script = rendered_script(&run_id, Some(&bin));
+        assert!(script.contains(&format!("BEE_SHA256='{sha}'")), "{script}");
+        let target = http_target();
+        let config = serde_json::json!({
+            "run_id": run_id,
+            "testcase": format!("s3://{BUCKET}/stampede/{run_id}/testcase/quickstart.jmx"),
+            "results": format!("s3://{BUCKET}/stampede/{run_id}/results"),
+            "properties": {"threads": "2", "duration": "5", "target": target},
+            "coordinator": {"kind": "cloudformation"}
+        });
+        let testcase = std::fs::read(root().join("testcases/quickstart.jmx")).unwrap();
+        seed(
+            url,
+            &[
+                (
+                    &format!("stampede/_bin/sha256-{sha}/stampede"),
+                    stored.unwrap_or(bytes),
+                ),
+                (
+                    &format!("stampede/{run_id}/bee.json"),
+                    config.to_string().into_bytes(),
+                ),
+                (
+                    &format!("stampede/{run_id}/testcase/quickstart.jmx"),
+                    testcase,
+                ),
+            ],
+        );
+        // The handles come from one stack; the stack the bee waits on is
+        // made only once the script is past its late-bee check, because
+        // LocalStack completes a wait condition at once and the script
+        // would take itself for a replacement.
+        let handles = wait_condition_stack(url, &unique("ud-handles"));
+        let stack = unique("ud-bee");
+        let served = t.join("www");
+        std::fs::create_dir_all(&served).unwrap();
+        jmeter_tarball(jmeter, &served);
+        let jmeter_url = format!("{}/jmeter.tgz", file_server(served));
+        let mut values = sample_values(&handles.ready, &handles.done, &stack);
+        values.push(("TargetUrl", &target));
+        values.push(("JMeterUrl", &jmeter_url));
+        std::fs::write(t.join("bee.sh"), fn_sub(&script, &values)).unwrap();
+        fakes(&t.join("fakes"), &t.join("fakes.log"));
+        Bee {
+            url: url.to_string(),
+            run_id,
+            sha,
+            handles,
+            stack,
+            mock: metadata_mock(mock_bin),
+            dir,
+        }
+    }
+
+    /// Runs the script; returns whether it succeeded and its log.
+    fn run(&self) -> (bool, String) {
+        let t = self.dir.path();
+        // The AWS CLI from ci/awscli.sh when it is not on PATH already.
+        let cli_dir = std::env::var("STAMPEDE_AWS_CLI")
+            .ok()
+            .and_then(|p| Path::new(&p).parent().map(|d| format!("{}:", d.display())))
+            .unwrap_or_default();
+        let path = format!(
+            "{}:{cli_dir}{}",
+            t.join("fakes").display(),
+            std::env::var("PATH").unwrap()
+        );
+        let env = [
+            ("PATH", path),
+            ("AWS_ENDPOINT_URL", self.url.clone()),
+            (
+                "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+                self.mock.endpoint.clone(),
+            ),
+        ];
+        let (ok, out) = run_script(t, &env, || {
+            wait_condition_stack(&self.url, &self.stack);
+        });
+        let log = std::fs::read_to_string(t.join("root/log/stampede-bee.log")).unwrap_or_default();
+        (ok, format!("{log}\n--- stdout\n{}", out.join("\n")))
+    }
+
+    /// What the named fakes were called with, in order.
+    fn fake_calls(&self) -> Vec<String> {
+        std::fs::read_to_string(self.dir.path().join("fakes.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+}
+
+const SYSCTL: &str =
+    "sysctl -q -w net.ipv4.ip_local_port_range=10240 65000 net.ipv4.tcp_tw_reuse=1";
+const DNF: &str = "dnf install -y -q java-17-amazon-corretto-headless";
+
+/// The services and tools, or `None` when a test must skip.
+fn world() -> Option<(String, String, String)> {
+    let (Some(url), Some(jmeter)) = (localstack(), jmeter_home()) else {
+        return None;
+    };
+    let mock = tool("STAMPEDE_METADATA_MOCK", "ci/metadata-mock.sh")?;
+    assert!(can_unshare(), "the test needs root and `unshare --mount`");
+    Some((url, jmeter, mock))
+}
+
 #[test]
 fn the_bee_script_runs_end_to_end_against_the_metadata_mock() {
-    let (Some(url), Some(jmeter)) = (localstack(), jmeter_home()) else {
+    let Some((url, jmeter, mock)) = world() else {
         return;
     };
-    let Some(mock_bin) = tool("STAMPEDE_METADATA_MOCK", "ci/metadata-mock.sh") else {
-        return;
-    };
-    assert!(can_unshare(), "the test needs root and `unshare --mount`");
-    let t = tempfile::tempdir().unwrap();
-    let t = t.path();
-    let run_id = unique("ud-run");
-    let (bin, bytes) = stripped_stampede(t);
-    let sha = hex(&bytes);
-    let script = rendered_script(&run_id, Some(&bin));
-    assert!(script.contains(&format!("BEE_SHA256='{sha}'")), "{script}");
-    let target = http_target();
-    let config = serde_json::json!({
-        "run_id": run_id,
-        "testcase": format!("s3://{BUCKET}/stampede/{run_id}/testcase/quickstart.jmx"),
-        "results": format!("s3://{BUCKET}/stampede/{run_id}/results"),
-        "properties": {"threads": "2", "duration": "5", "target": target},
-        "coordinator": {"kind": "cloudformation"}
-    });
-    seed(
-        &url,
-        &[
-            (&format!("stampede/_bin/sha256-{sha}/stampede"), bytes),
-            (
-                &format!("stampede/{run_id}/bee.json"),
-                config.to_string().into_bytes(),
-            ),
-            (
-                &format!("stampede/{run_id}/testcase/quickstart.jmx"),
-                std::fs::read(root().join("testcases/quickstart.jmx")).unwrap(),
-            ),
-        ],
-    );
-    // The handles come from one stack; the stack the bee waits on is made
-    // only once the script is past its late-bee check, because LocalStack
-    // completes a wait condition at once and the script would take itself
-    // for a replacement.
-    let handles = wait_condition_stack(&url, &unique("ud-handles"));
-    let stack = unique("ud-bee");
-    let served = t.join("www");
-    std::fs::create_dir_all(&served).unwrap();
-    jmeter_tarball(&jmeter, &served);
-    let www = file_server(served);
-    let jmeter_url = format!("{www}/jmeter.tgz");
-    let mut values = sample_values(&handles.ready, &handles.done, &stack);
-    values.push(("TargetUrl", &target));
-    values.push(("JMeterUrl", &jmeter_url));
-    std::fs::write(t.join("bee.sh"), fn_sub(&script, &values)).unwrap();
-    let calls = t.join("fakes.log");
-    fakes(&t.join("fakes"), &calls);
-    let mock = metadata_mock(&mock_bin);
-    // The AWS CLI from ci/awscli.sh when it is not on PATH already.
-    let cli_dir = std::env::var("STAMPEDE_AWS_CLI")
-        .ok()
-        .and_then(|p| Path::new(&p).parent().map(|d| format!("{}:", d.display())))
-        .unwrap_or_default();
-    let path = format!(
-        "{}:{cli_dir}{}",
-        t.join("fakes").display(),
-        std::env::var("PATH").unwrap()
-    );
-    let env = [
-        ("PATH", path),
-        ("AWS_ENDPOINT_URL", url.clone()),
-        ("AWS_EC2_METADATA_SERVICE_ENDPOINT", mock.endpoint.clone()),
-    ];
-    let (ok, out) = run_script(t, &env, || {
-        wait_condition_stack(&url, &stack);
-    });
-    let log = std::fs::read_to_string(t.join("root/log/stampede-bee.log")).unwrap_or_default();
-    assert!(ok, "bee.sh failed:\n{}\n--- log\n{log}", out.join("\n"));
-
+    let bee = Bee::new(&url, &jmeter, &mock, "ok", None);
+    let (ok, log) = bee.run();
+    assert!(ok, "bee.sh failed:\n{log}");
     // The values it read: the instance id from the metadata service.
-    let id = &mock.instance_id;
+    let id = &bee.mock.instance_id;
     assert!(log.contains(&format!("instance id {id}")), "{log}");
     assert!(log.contains("JMeter checksum ok"), "{log}");
     assert!(log.contains("stampede agent checksum ok"), "{log}");
     assert!(log.contains("agent exited with status 0"), "{log}");
-    // Its downloads: the agent it ran is the binary the run shipped.
-    let agent = std::fs::read(t.join("root/bin/stampede")).unwrap();
-    assert_eq!(hex(&agent), sha);
-    // The fakes: the package installation, the kernel tuning and the
+    // Its download: the agent it ran is the binary the run shipped.
+    let agent = std::fs::read(bee.dir.path().join("root/bin/stampede")).unwrap();
+    assert_eq!(hex(&agent), bee.sha);
+    // The fakes: the kernel tuning, the package installation and the
     // shutdown path, in that order.
-    let calls = std::fs::read_to_string(&calls).unwrap();
-    let order: Vec<&str> = calls.lines().collect();
-    assert_eq!(
-        order,
-        [
-            "sysctl -q -w net.ipv4.ip_local_port_range=10240 65000 net.ipv4.tcp_tw_reuse=1",
-            "dnf install -y -q java-17-amazon-corretto-headless",
-            "shutdown -h now",
-        ],
-        "{log}"
-    );
+    assert_eq!(bee.fake_calls(), [SYSCTL, DNF, "shutdown -h now"], "{log}");
     // Its signals and its upload: Done from this instance, and its JTL.
-    let done = read_signal(&url, &handles.done);
+    let done = read_signal(&url, &bee.handles.done);
     assert_eq!(done["Status"], "SUCCESS", "{done}");
     assert_eq!(done["UniqueId"], id.as_str(), "{done}");
-    let jtl = t.join("result.jtl.gz");
-    download(
-        &url,
-        &format!("stampede/{run_id}/results/{id}.jtl.gz"),
-        &jtl,
-    );
+    let jtl = bee.dir.path().join("result.jtl.gz");
+    let key = format!("stampede/{}/results/{id}.jtl.gz", bee.run_id);
+    download(&url, &key, &jtl);
     assert!(jtl_rows(&jtl) > 5, "JMeter ran on the bee");
+}
+
+/// S3 holds another binary than the one the run shipped: the bee refuses
+/// to run it, signals FAILURE to Ready with both hashes, and does not shut
+/// down (the failed stack rolls back and removes it).
+#[test]
+fn a_bee_binary_that_is_not_the_shipped_one_is_refused_with_a_failure_signal() {
+    let Some((url, jmeter, mock)) = world() else {
+        return;
+    };
+    let bee = Bee::new(
+        &url,
+        &jmeter,
+        &mock,
+        "shipped",
+        Some(b"\x7fELF not it".to_vec()),
+    );
+    let (ok, log) = bee.run();
+    assert!(!ok, "bee.sh ran another binary:\n{log}");
+    assert_eq!(bee.fake_calls(), [SYSCTL, DNF], "{log}");
+    let ready = read_signal(&url, &bee.handles.ready);
+    assert_eq!(ready["Status"], "FAILURE", "{ready}");
+    assert_eq!(ready["UniqueId"], bee.mock.instance_id.as_str(), "{ready}");
+    let reason = ready["Reason"].as_str().unwrap();
+    assert!(reason.contains("failed during setup"), "{reason}");
+    assert!(
+        reason.contains(&format!("the run shipped {}", bee.sha)),
+        "{reason}"
+    );
+    assert!(!log.contains("running: stampede bee"), "{log}");
 }

@@ -23,3 +23,12 @@ pub async fn capacity(clients: &Clients, history: &[StackEvent]) -> Option<Findi
     }
     None
 }
+
+/// `why`, followed by the capacity failure the scaling activities show,
+/// if any.
+pub async fn explain(clients: &Clients, history: &[StackEvent], why: String) -> String {
+    match capacity(clients, history).await {
+        Some(found) => format!("{why}\nthe bees could not all run: {}", found.message()),
+        None => why,
+    }
+}

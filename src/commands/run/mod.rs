@@ -266,17 +266,14 @@ async fn judge(
     match stop {
         Stop::Cancelled => interrupted(interrupt, "interrupted: deleting the stack"),
         Stop::TimedOut => {
-            let mut why = format!(
+            let why = format!(
                 "the run took longer than its timeout of {}s",
                 plan.timeout.as_secs()
             );
-            if let Some(found) = fleet::capacity(clients, f.history()).await {
-                why.push_str(&format!(
-                    "\nthe bees could not all run: {}",
-                    found.message()
-                ));
-            }
-            RunVerdict::new(Outcome::TimedOut, why)
+            RunVerdict::new(
+                Outcome::TimedOut,
+                fleet::explain(clients, f.history(), why).await,
+            )
         }
         Stop::Gone => RunVerdict::new(
             Outcome::InfrastructureFailed,
@@ -295,18 +292,15 @@ async fn judge(
         }
         Stop::Settled(_) | Stop::FailedEarly => {
             let cause = phase::root_cause(f.history());
-            let mut why = cause.map_or_else(
+            let why = cause.map_or_else(
                 || "the stack failed to create (no failed resource reported)".to_string(),
                 |c| format!("stack failed to create: {}", phase::describe(c)),
             );
-            if cause.and_then(capacity::in_event).is_none()
-                && let Some(found) = fleet::capacity(clients, f.history()).await
-            {
-                why.push_str(&format!(
-                    "\nthe bees could not all run: {}",
-                    found.message()
-                ));
-            }
+            let why = if cause.and_then(capacity::in_event).is_none() {
+                fleet::explain(clients, f.history(), why).await
+            } else {
+                why
+            };
             // A bee that signalled FAILURE on Done ran the test: its
             // results say what went wrong, and the test (not AWS) failed.
             if cause.is_some_and(|c| c.logical_id == DONE) {
