@@ -175,7 +175,9 @@ impl Drop for MetadataMock {
     }
 }
 
-fn metadata_mock(bin: &str) -> MetadataMock {
+/// `spot_notice`: whether a Spot interruption notice is posted from the
+/// start (else an hour later, after the test).
+fn metadata_mock(bin: &str, spot_notice: bool) -> MetadataMock {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -183,6 +185,7 @@ fn metadata_mock(bin: &str) -> MetadataMock {
         .port();
     let child = Command::new(bin)
         .args(["-n", "127.0.0.1", "-p", &port.to_string()])
+        .args(["--mock-delay-sec", if spot_notice { "0" } else { "3600" }])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -51,10 +51,14 @@ fn hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// Runs the wrapper; when the script says it installs Java (it has passed
-/// its late-bee check), `at_install` runs. Returns the exit status and
-/// the script's output. Killed (the whole process group) after 300 s.
-fn run_script(t: &Path, env: &[(&str, String)], at_install: impl FnOnce()) -> (bool, Vec<String>) {
+/// Runs the wrapper, handing each line of the script's output to
+/// `on_line` as it comes. Returns the exit status and the output. Killed
+/// (the whole process group) after 300 s.
+fn run_script(
+    t: &Path,
+    env: &[(&str, String)],
+    mut on_line: impl FnMut(&str),
+) -> (bool, Vec<String>) {
     std::fs::write(t.join("wrapper.sh"), WRAPPER).unwrap();
     let mut cmd = Command::new("unshare");
     cmd.args(["--mount", "--propagation", "private", "/bin/bash"])
@@ -84,14 +88,9 @@ fn run_script(t: &Path, env: &[(&str, String)], at_install: impl FnOnce()) -> (b
         }
     });
     let mut lines = Vec::new();
-    let mut at_install = Some(at_install);
     for line in BufReader::new(child.stdout.take().unwrap()).lines() {
         let line = line.unwrap_or_default();
-        if line.contains("installing Java")
-            && let Some(f) = at_install.take()
-        {
-            f();
-        }
+        on_line(&line);
         lines.push(line);
     }
     let ok = child.wait().unwrap().success();
@@ -117,6 +116,18 @@ impl Bee {
     /// Everything ready to run; `stored` is what S3 holds at the binary's
     /// key (`None`: the binary the script was rendered for).
     fn new(url: &str, jmeter: &str, mock_bin: &str, nonce: &str, stored: Option<Vec<u8>>) -> Bee {
+        Bee::with(url, jmeter, (mock_bin, false), nonce, stored, 5)
+    }
+
+    /// [`Bee::new`] with the mock's Spot notice and the test's duration.
+    fn with(
+        url: &str,
+        jmeter: &str,
+        (mock_bin, spot_notice): (&str, bool),
+        nonce: &str,
+        stored: Option<Vec<u8>>,
+        duration_s: u32,
+    ) -> Bee {
         let dir = tempfile::tempdir().unwrap();
         let t = dir.path();
         let run_id = unique("ud-run");
@@ -133,7 +144,7 @@ impl Bee {
             "run_id": run_id,
             "testcase": format!("s3://{BUCKET}/stampede/{run_id}/testcase/quickstart.jmx"),
             "results": format!("s3://{BUCKET}/stampede/{run_id}/results"),
-            "properties": {"threads": "2", "duration": "5", "target": target},
+            "properties": {"threads": "2", "duration": duration_s.to_string(), "target": target},
             "coordinator": {"kind": "cloudformation"}
         });
         let testcase = std::fs::read(root().join("testcases/quickstart.jmx")).unwrap();
@@ -175,13 +186,15 @@ impl Bee {
             sha,
             handles,
             stack,
-            mock: metadata_mock(mock_bin),
+            mock: metadata_mock(mock_bin, spot_notice),
             dir,
         }
     }
 
-    /// Runs the script; returns whether it succeeded and its log.
-    fn run(&self) -> (bool, String) {
+    /// Runs the script, handing each output line to `watch` too; returns
+    /// whether it succeeded and its log. Once the script says it installs
+    /// Java, it is past its late-bee check: the stack it waits on is made.
+    fn run(&self, mut watch: impl FnMut(&str)) -> (bool, String) {
         let t = self.dir.path();
         // The AWS CLI from ci/awscli.sh when it is not on PATH already.
         let cli_dir = std::env::var("STAMPEDE_AWS_CLI")
@@ -201,8 +214,11 @@ impl Bee {
                 self.mock.endpoint.clone(),
             ),
         ];
-        let (ok, out) = run_script(t, &env, || {
-            wait_condition_stack(&self.url, &self.stack);
+        let (ok, out) = run_script(t, &env, |line| {
+            if line.contains("installing Java") {
+                wait_condition_stack(&self.url, &self.stack);
+            }
+            watch(line);
         });
         let log = std::fs::read_to_string(t.join("root/log/stampede-bee.log")).unwrap_or_default();
         (ok, format!("{log}\n--- stdout\n{}", out.join("\n")))
@@ -238,7 +254,7 @@ fn the_bee_script_runs_end_to_end_against_the_metadata_mock() {
         return;
     };
     let bee = Bee::new(&url, &jmeter, &mock, "ok", None);
-    let (ok, log) = bee.run();
+    let (ok, log) = bee.run(|_| {});
     assert!(ok, "bee.sh failed:\n{log}");
     // The values it read: the instance id from the metadata service.
     let id = &bee.mock.instance_id;
@@ -277,7 +293,7 @@ fn a_bee_binary_that_is_not_the_shipped_one_is_refused_with_a_failure_signal() {
         "shipped",
         Some(b"\x7fELF not it".to_vec()),
     );
-    let (ok, log) = bee.run();
+    let (ok, log) = bee.run(|_| {});
     assert!(!ok, "bee.sh ran another binary:\n{log}");
     assert_eq!(bee.fake_calls(), [SYSCTL, DNF], "{log}");
     let ready = read_signal(&url, &bee.handles.ready);
@@ -290,4 +306,32 @@ fn a_bee_binary_that_is_not_the_shipped_one_is_refused_with_a_failure_signal() {
         "{reason}"
     );
     assert!(!log.contains("running: stampede bee"), "{log}");
+}
+
+/// EC2 posts a Spot interruption notice during the test: the bee fails
+/// Done with it at once (the run names the interruption, not a lost bee).
+#[test]
+fn a_spot_interruption_notice_fails_done_with_the_notice() {
+    let Some((url, jmeter, mock)) = world() else {
+        return;
+    };
+    let bee = Bee::with(&url, &jmeter, (&mock, true), "spot", None, 20);
+    let mut signal = None;
+    // LocalStack gives both handles one object, which the agent's own
+    // Done overwrites at the end: read the signal when the script says
+    // it sent it.
+    let (_, log) = bee.run(|line| {
+        if line.contains("EC2 Spot interruption notice") && signal.is_none() {
+            signal = Some(read_signal(&url, &bee.handles.done));
+        }
+    });
+    let done = signal.unwrap_or_else(|| panic!("no interruption signal:\n{log}"));
+    assert_eq!(done["Status"], "FAILURE", "{done}");
+    assert_eq!(done["UniqueId"], bee.mock.instance_id.as_str(), "{done}");
+    let reason = done["Reason"].as_str().unwrap();
+    assert!(
+        reason.contains("got an EC2 Spot interruption notice"),
+        "{reason}"
+    );
+    assert!(reason.contains("action: terminate"), "{reason}");
 }

@@ -24,6 +24,8 @@ pub enum Shortfall {
     NotOffered,
     /// An Arm (Graviton) type for the x86_64 image and binary.
     Architecture,
+    /// A Spot bee got EC2's interruption notice during the test.
+    SpotInterrupted,
     /// A bee vanished during the test: a replacement signalled it. With
     /// Spot this is an interruption.
     BeeLost,
@@ -61,9 +63,12 @@ const PATTERNS: &[(&str, Shortfall)] = &[
         Shortfall::NotOffered,
     ),
     ("does not match the architecture", Shortfall::Architecture),
-    ("Spot Instance interruption", Shortfall::BeeLost),
-    ("instance-terminated-by-price", Shortfall::BeeLost),
-    ("instance-terminated-no-capacity", Shortfall::BeeLost),
+    ("Spot interruption notice", Shortfall::SpotInterrupted),
+    ("instance-terminated-by-price", Shortfall::SpotInterrupted),
+    (
+        "instance-terminated-no-capacity",
+        Shortfall::SpotInterrupted,
+    ),
     ("a bee was lost during the test", Shortfall::BeeLost),
 ];
 
@@ -99,6 +104,9 @@ impl Shortfall {
             }
             Shortfall::Architecture => {
                 "the bees run an x86_64 image and binary: list x86_64 types only in instance_types (c6i, c5, m6i ..., not c7g or other Graviton types)"
+            }
+            Shortfall::SpotInterrupted => {
+                "EC2 reclaimed a Spot bee during the test, so the results are incomplete: run the bees on-demand (--var on_demand_percent=100) or put more of them there (--var on_demand_base=N), list more types so Spot has deeper pools, then run again"
             }
             Shortfall::BeeLost => {
                 "a bee was lost mid-test, so the results are incomplete. With Spot bees this is an interruption: run them on-demand (--var on_demand_percent=100) or raise --var on_demand_base; then run again"

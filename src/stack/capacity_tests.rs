@@ -21,6 +21,9 @@ const FAKE_SPOT_QUOTA: &str = "Could not launch Spot Instances. MaxSpotInstanceC
 const FAKE_INSTANCES: &str = "Your quota allows for 0 more running instance(s). You requested at least 1. Launching EC2 instance failed.";
 const FAKE_NOT_OFFERED: &str = "Your requested instance type (c6i.large) is not supported in your requested Availability Zone (us-east-1e). Please retry your request by not specifying an Availability Zone or choosing us-east-1a, us-east-1b. Launching EC2 instance failed.";
 const FAKE_ARCH: &str = "The architecture 'arm64' of the specified instance type does not match the architecture 'x86_64' of the specified AMI. Specify an instance type and an AMI that have matching architectures, and try again. Launching EC2 instance failed.";
+/// What a Spot bee signals on EC2's interruption notice (bee.sh), as
+/// CloudFormation words a failed wait condition.
+const FAKE_SPOT_NOTICE: &str = "WaitCondition received failed message: 'bee i-0f2 got an EC2 Spot interruption notice: { action: terminate, time: 2026-11-25T14:01:09Z}' for uniqueId: i-0f2";
 /// What a replacement bee signals (templates/userdata/bee.sh), as
 /// CloudFormation words a failed wait condition.
 const FAKE_LOST: &str = "WaitCondition received failed message: 'bee i-0f1 was launched after Ready completed: a bee was lost during the test' for uniqueId: i-0f1";
@@ -37,6 +40,7 @@ fn each_recorded_text_is_recognised() {
         (FAKE_NOT_OFFERED, Shortfall::NotOffered),
         (FAKE_ARCH, Shortfall::Architecture),
         (FAKE_LOST, Shortfall::BeeLost),
+        (FAKE_SPOT_NOTICE, Shortfall::SpotInterrupted),
     ] {
         assert_eq!(classify(text), Some(kind), "{text}");
     }
