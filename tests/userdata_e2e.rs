@@ -140,31 +140,8 @@ impl Bee {
         let script = rendered_script(&run_id, Some(&bin));
         assert!(script.contains(&format!("BEE_SHA256='{sha}'")), "{script}");
         let target = http_target();
-        let config = serde_json::json!({
-            "run_id": run_id,
-            "testcase": format!("s3://{BUCKET}/stampede/{run_id}/testcase/quickstart.jmx"),
-            "results": format!("s3://{BUCKET}/stampede/{run_id}/results"),
-            "properties": {"threads": "2", "duration": duration_s.to_string(), "target": target},
-            "coordinator": {"kind": "cloudformation"}
-        });
-        let testcase = std::fs::read(root().join("testcases/quickstart.jmx")).unwrap();
-        seed(
-            url,
-            &[
-                (
-                    &format!("stampede/_bin/sha256-{sha}/stampede"),
-                    stored.unwrap_or(bytes),
-                ),
-                (
-                    &format!("stampede/{run_id}/bee.json"),
-                    config.to_string().into_bytes(),
-                ),
-                (
-                    &format!("stampede/{run_id}/testcase/quickstart.jmx"),
-                    testcase,
-                ),
-            ],
-        );
+        let stored = stored.unwrap_or(bytes);
+        seed_run(url, &run_id, (&sha, stored), &target, duration_s);
         // The handles come from one stack; the stack the bee waits on is
         // made only once the script is past its late-bee check, because
         // LocalStack completes a wait condition at once and the script
@@ -232,6 +209,39 @@ impl Bee {
             .map(String::from)
             .collect()
     }
+}
+
+/// The run's files in LocalStack: the binary at the key of `sha` (holding
+/// `stored`), the bee config and the testcase.
+fn seed_run(
+    url: &str,
+    run_id: &str,
+    (sha, stored): (&str, Vec<u8>),
+    target: &str,
+    duration_s: u32,
+) {
+    let config = serde_json::json!({
+        "run_id": run_id,
+        "testcase": format!("s3://{BUCKET}/stampede/{run_id}/testcase/quickstart.jmx"),
+        "results": format!("s3://{BUCKET}/stampede/{run_id}/results"),
+        "properties": {"threads": "2", "duration": duration_s.to_string(), "target": target},
+        "coordinator": {"kind": "cloudformation"}
+    });
+    let testcase = std::fs::read(root().join("testcases/quickstart.jmx")).unwrap();
+    seed(
+        url,
+        &[
+            (&format!("stampede/_bin/sha256-{sha}/stampede"), stored),
+            (
+                &format!("stampede/{run_id}/bee.json"),
+                config.to_string().into_bytes(),
+            ),
+            (
+                &format!("stampede/{run_id}/testcase/quickstart.jmx"),
+                testcase,
+            ),
+        ],
+    );
 }
 
 const SYSCTL: &str =
