@@ -17,6 +17,12 @@ export JMETER_HOME
 # Headless Chromium for the HTML report tests (apt-get when missing).
 STAMPEDE_CHROMIUM=$(ci/chromium.sh)
 export STAMPEDE_CHROMIUM
+# The bee userdata test: shellcheck (apt-get when missing), the instance
+# metadata mock (go install, cached) and the AWS CLI the script calls.
+STAMPEDE_SHELLCHECK=$(ci/shellcheck.sh)
+STAMPEDE_METADATA_MOCK=$(ci/metadata-mock.sh)
+STAMPEDE_AWS_CLI=$(ci/awscli.sh)
+export STAMPEDE_SHELLCHECK STAMPEDE_METADATA_MOCK STAMPEDE_AWS_CLI
 # The embedded charting library is the published release it claims to be.
 ci/check-assets.sh
 # Every dependency in Cargo.toml is used.

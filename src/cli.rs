@@ -241,6 +241,10 @@ pub struct RenderArgs {
     /// printing the template.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Render for this bee binary: its content hash names its S3 key and
+    /// is checked by the bee (default: the run's own prefix, unchecked).
+    #[arg(long, value_name = "PATH")]
+    pub bee_binary: Option<PathBuf>,
 }
 
 /// Arguments of `stampede observe`.

@@ -182,6 +182,7 @@ mod tests {
             group: "web".into(),
             description: "Launching a new EC2 instance: i-1".into(),
             cause: "capacity from 1 to 2".into(),
+            status_message: String::new(),
             start_ms: 1_700_000_000_000,
             end_ms: None,
             status: "InProgress".into(),

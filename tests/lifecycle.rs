@@ -15,14 +15,14 @@ use crate::support::*;
 
 pub const BUCKET: &str = "stampede-it";
 
-fn runtime() -> tokio::runtime::Runtime {
+pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap()
 }
 
-async fn sdk(url: &str) -> aws_config::SdkConfig {
+pub async fn sdk(url: &str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(url)
         .region(aws_config::Region::new("us-east-1"))
@@ -33,7 +33,7 @@ async fn sdk(url: &str) -> aws_config::SdkConfig {
         .await
 }
 
-fn s3_client(conf: &aws_config::SdkConfig) -> s3::Client {
+pub fn s3_client(conf: &aws_config::SdkConfig) -> s3::Client {
     s3::Client::from_conf(
         s3::config::Builder::from(conf)
             .force_path_style(true)

@@ -4,6 +4,7 @@
 mod support;
 
 mod analyze;
+mod bee_binary;
 mod bees;
 mod external_jtl;
 mod gate;
@@ -16,3 +17,4 @@ mod report;
 mod shipping;
 mod stacks;
 mod trust;
+mod userdata;

@@ -131,7 +131,7 @@ fn dry_run_checks_aws_and_creates_nothing() {
     let stack = format!("stampede-jmeter-{build}");
     assert!(
         out.stdout.contains(&format!(
-            "dry run: would create stack {stack} with 3 bee(s) of c6i.large, for at most 35m (the timeout): at most 1.8 instance-hours"
+            "dry run: would create stack {stack} with 3 bee(s) of c6i.large (else c5.large, m6i.large, m5.large, c5a.large), for at most 35m (the timeout): at most 1.8 instance-hours"
         )),
         "{out:?}"
     );

@@ -121,8 +121,9 @@ pub struct Clients {
     pub s3: S3,
     /// STS, to check the credentials before anything is paid for.
     pub sts: Sts,
-    /// The loaded configuration, for clients only some paths need.
-    pub sdk: aws_config::SdkConfig,
+    /// Auto Scaling and the other watching calls: the bees' scaling
+    /// activities explain a fleet that did not start.
+    pub watch: watch::Watch,
 }
 
 /// Every call gives up in time: a silent network path must not hang a run
@@ -167,7 +168,7 @@ pub async fn connect(region: Option<&str>, profile: Option<&str>) -> anyhow::Res
                 .interceptor(trace::CallTrace)
                 .build(),
         )),
-        sdk,
+        watch: watch::Watch::new(&sdk),
     })
 }
 

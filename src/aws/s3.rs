@@ -70,6 +70,28 @@ impl S3 {
         Ok(())
     }
 
+    /// The size of the object at `key`, or `None` when there is none.
+    pub async fn size(&self, bucket: &str, key: &str) -> Result<Option<i64>, AwsError> {
+        match self
+            .client
+            .head_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(head) => Ok(Some(head.content_length().unwrap_or_default())),
+            Err(e) => {
+                let e = AwsError::from_sdk("HeadObject", uri(bucket, key), e);
+                if e.kind == super::AwsErrorKind::NotFound {
+                    Ok(None)
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
     /// Whether any object exists under `prefix`; also proves that the
     /// bucket is reachable with these credentials.
     pub async fn any(&self, bucket: &str, prefix: &str) -> Result<bool, AwsError> {

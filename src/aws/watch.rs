@@ -43,6 +43,8 @@ pub struct Activity {
     pub description: String,
     /// Why.
     pub cause: String,
+    /// What went wrong, for a failed activity (EC2's launch error).
+    pub status_message: String,
     /// Start, epoch ms.
     pub start_ms: i64,
     /// End, epoch ms, once finished.
@@ -272,6 +274,7 @@ impl Watch {
                     group: group.into(),
                     description: a.description().unwrap_or_default().into(),
                     cause: a.cause().unwrap_or_default().into(),
+                    status_message: a.status_message().unwrap_or_default().into(),
                     start_ms,
                     end_ms: a.end_time().map(ms),
                     status: a

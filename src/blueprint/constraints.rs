@@ -41,6 +41,18 @@ fn number(v: Option<&Value>) -> Option<f64> {
 
 fn check(p: &Value, value: &str) -> Result<(), String> {
     let kind = p.get("Type").and_then(Value::as_str).unwrap_or("String");
+    // CloudFormation applies a list's AllowedPattern and AllowedValues to
+    // each item.
+    if kind == "CommaDelimitedList" || kind.starts_with("List<") {
+        return value
+            .split(',')
+            .try_for_each(|item| check_item(p, "String", item.trim()))
+            .map_err(|why| format!("has an item that {why}"));
+    }
+    check_item(p, kind, value)
+}
+
+fn check_item(p: &Value, kind: &str, value: &str) -> Result<(), String> {
     if kind == "Number" {
         let n: f64 = value
             .trim()
@@ -94,7 +106,7 @@ fn check(p: &Value, value: &str) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    const T: &str = "Parameters:\n  BeeCount: { Type: Number, MinValue: 1, MaxValue: 500 }\n  TargetUrl: { Type: String, AllowedPattern: \"^[^'\\\"\\\\s]+$\", ConstraintDescription: no quotes }\n  Size: { Type: String, AllowedValues: [small, large] }\n";
+    const T: &str = "Parameters:\n  Types: { Type: CommaDelimitedList, AllowedPattern: \"^[a-z0-9]+\\\\.[a-z]+$\" }\n  BeeCount: { Type: Number, MinValue: 1, MaxValue: 500 }\n  TargetUrl: { Type: String, AllowedPattern: \"^[^'\\\"\\\\s]+$\", ConstraintDescription: no quotes }\n  Size: { Type: String, AllowedValues: [small, large] }\n";
 
     fn v(pairs: &[(&str, &str)]) -> Vec<String> {
         let t: Value = serde_norway::from_str(T).unwrap();
@@ -125,5 +137,8 @@ mod tests {
         assert!(v(&[("TargetUrl", "a'b")])[0].ends_with("(no quotes)"));
         assert!(v(&[("Size", "huge")])[0].contains("AllowedValues"));
         assert!(v(&[("Nope", "1")])[0].contains("declares no parameter"));
+        assert!(v(&[("Types", "c6i.large,c5.large")]).is_empty());
+        let e = v(&[("Types", "c6i.large,c5 large")]);
+        assert!(e[0].contains("has an item that does not match"), "{e:?}");
     }
 }

@@ -43,22 +43,37 @@ pub struct RunInfo {
     pub config_uri: String,
     /// The bee binary.
     pub bee_uri: String,
+    /// The bee binary's key: one per content, shared by every run of that
+    /// build (`stampede/_bin/sha256-<hex>/stampede`), or the run's own
+    /// when the content is not known (`render` without a binary).
+    pub bee_key: String,
+    /// SHA-256 of the bee binary (lowercase hex), or empty when unknown;
+    /// the bee checks its download against it.
+    pub bee_sha256: String,
     /// The testcase.
     pub testcase_uri: String,
 }
 
 impl RunInfo {
-    /// Locations for run `id` in `bucket`.
-    pub fn new(id: &str, bucket: &str, testcase: Option<&Path>) -> Self {
+    /// Locations for run `id` in `bucket`; `bee_sha256` is the bee
+    /// binary's content hash when known.
+    pub fn new(id: &str, bucket: &str, testcase: Option<&Path>, bee_sha256: Option<&str>) -> Self {
         let prefix = format!("stampede/{id}");
         let name = testcase
             .and_then(|t| t.file_name())
             .map_or("testcase.jmx".into(), |n| n.to_string_lossy().into_owned());
+        // Run ids start with a letter or digit, so `_bin` is never a run.
+        let bee_key = match bee_sha256 {
+            Some(h) => format!("stampede/_bin/sha256-{h}/stampede"),
+            None => format!("{prefix}/bin/stampede"),
+        };
         RunInfo {
             id: id.to_string(),
             bucket: bucket.to_string(),
             config_uri: format!("s3://{bucket}/{prefix}/bee.json"),
-            bee_uri: format!("s3://{bucket}/{prefix}/bin/stampede"),
+            bee_uri: format!("s3://{bucket}/{bee_key}"),
+            bee_key,
+            bee_sha256: bee_sha256.unwrap_or_default().to_string(),
             testcase_uri: format!("s3://{bucket}/{prefix}/testcase/{name}"),
             prefix,
         }

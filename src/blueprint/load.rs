@@ -171,7 +171,12 @@ impl Loader<'_> {
             }
             None => None,
         };
-        let run = RunInfo::new(&run_id, &bucket, testcase.as_deref());
+        let run = RunInfo::new(
+            &run_id,
+            &bucket,
+            testcase.as_deref(),
+            opts.bee_sha256.as_deref(),
+        );
         ctx["run"] = serde_json::to_value(&run).unwrap_or_default();
         ctx["stack"] = Value::String(stack.clone());
 

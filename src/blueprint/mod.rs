@@ -149,6 +149,9 @@ pub struct LoadOptions {
     pub env: BTreeMap<String, String>,
     /// Other stacks' outputs for `{{output}}`.
     pub outputs: OutputTable,
+    /// SHA-256 (lowercase hex) of the bee binary the run ships: it names
+    /// the binary's S3 key. `None` for `render` and laptop runs.
+    pub bee_sha256: Option<String>,
     /// An offline check (`render`): a bucket that cannot be rendered
     /// (its environment variable is not set) becomes [`OFFLINE_BUCKET`].
     pub offline: bool,

@@ -29,13 +29,7 @@ pub async fn run(global: &GlobalArgs, args: ObserveArgs) -> anyhow::Result<ExitC
         Stop::Gone => (exit::PASSED, "DELETE_COMPLETE".to_string()),
         Stop::Settled(s) if status::is_failed(s) => {
             if let Some(c) = phase::root_cause(f.history()) {
-                ui.warn(&format!(
-                    "root cause: {} ({}) {}: {}",
-                    c.logical_id,
-                    c.resource_type,
-                    c.status,
-                    c.reason.as_deref().unwrap_or("no reason given")
-                ));
+                ui.warn(&format!("root cause: {}", phase::describe(c)));
             }
             (exit::INFRA, s.clone())
         }

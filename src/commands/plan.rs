@@ -8,14 +8,16 @@ use crate::cli::{BlueprintArgs, GlobalArgs};
 use crate::render::OutputTable;
 
 /// Loads and renders the blueprint; `offline` for `render`, which must
-/// work without the bucket.
+/// work without the bucket. `bee_sha256` names the bee binary's S3 key.
 pub async fn load(
     args: &BlueprintArgs,
     global: &GlobalArgs,
     offline: bool,
+    bee_sha256: Option<String>,
 ) -> anyhow::Result<Plan> {
     let mut opts = LoadOptions {
         offline,
+        bee_sha256,
         vars: args.vars.clone(),
         run_id: args.run_id.clone(),
         env: std::env::vars().collect(),

@@ -8,7 +8,16 @@ use crate::cli::{GlobalArgs, RenderArgs};
 
 /// Renders the blueprint and prints or writes the results.
 pub async fn run(global: &GlobalArgs, args: RenderArgs) -> anyhow::Result<ExitCode> {
-    let plan = super::plan::load(&args.blueprint, global, true).await?;
+    let sha256 = match args.bee_binary.clone() {
+        Some(path) => {
+            let bin = tokio::task::spawn_blocking(move || super::run::beebin::prepare(Some(&path)))
+                .await
+                .map_err(|e| anyhow::anyhow!("preparing the bee binary: {e}"))??;
+            Some(bin.sha256.clone())
+        }
+        None => None,
+    };
+    let plan = super::plan::load(&args.blueprint, global, true, sha256).await?;
     if plan.run.bucket == crate::blueprint::OFFLINE_BUCKET {
         eprintln!(
             "note: {}: the bucket is not set; rendered with the placeholder `{}` (run needs the real one)",

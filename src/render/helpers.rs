@@ -1,5 +1,5 @@
-//! The helpers blueprints and templates may call: `add`, `output`,
-//! `userdata`.
+//! The helpers blueprints and templates may call: `add`, `item`,
+//! `output`, `userdata`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -63,6 +63,42 @@ pub fn register_arithmetic(hb: &mut Handlebars<'static>) {
                     sum = sum.saturating_add(n);
                 }
                 out.write(&sum.to_string())?;
+                Ok(())
+            },
+        ),
+    );
+}
+
+/// `{{item "a,b,c" 1}}`: one item (0-based, trimmed) of a comma separated
+/// list, or nothing when the list is shorter, so that one blueprint
+/// variable can fill numbered template parameters.
+pub fn register_lists(hb: &mut Handlebars<'static>) {
+    hb.register_helper(
+        "item",
+        Box::new(
+            |h: &Helper,
+             _: &Handlebars,
+             _: &Context,
+             _: &mut RenderContext,
+             out: &mut dyn Output|
+             -> HelperResult {
+                let list = param_str(h, 0, "item")?;
+                let v = h
+                    .param(1)
+                    .ok_or(RenderErrorReason::ParamNotFoundForIndex("item", 1))?
+                    .value();
+                let index = v
+                    .as_u64()
+                    .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+                    .ok_or_else(|| {
+                        RenderErrorReason::Other(format!("item: {v} is not an index"))
+                    })?;
+                let found = list
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .nth(usize::try_from(index).unwrap_or(usize::MAX));
+                out.write(found.unwrap_or_default())?;
                 Ok(())
             },
         ),

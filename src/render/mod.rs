@@ -72,6 +72,7 @@ fn base_registry() -> Handlebars<'static> {
     hb.set_strict_mode(true);
     hb.register_escape_fn(handlebars::no_escape);
     helpers::register_arithmetic(&mut hb);
+    helpers::register_lists(&mut hb);
     hb
 }
 
@@ -128,6 +129,14 @@ mod tests {
             r.render("{{add vars.bees \"900\"}}", &ctx()).unwrap(),
             "904"
         );
+    }
+
+    #[test]
+    fn item_helper_picks_one_item_of_a_list() {
+        let r = Renderer::new(OutputTable::default());
+        let t = "{{item \"c6i.large, c5.large\" 0}}|{{item \"c6i.large, c5.large\" 1}}|{{item \"c6i.large\" 4}}|";
+        assert_eq!(r.render(t, &ctx()).unwrap(), "c6i.large|c5.large||");
+        assert!(r.render("{{item \"a\" \"x\"}}", &ctx()).is_err());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Stack lifecycle: events, phases, following and cleanup.
 
+pub mod capacity;
 pub mod cleanup;
 pub mod event;
 pub mod follow;

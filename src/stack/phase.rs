@@ -127,8 +127,9 @@ const CASCADE: &[&str] = &[
     "Stack creation time exceeded",
 ];
 
-/// The failure that started it all: the oldest failed resource whose
-/// reason is not a consequence of another failure.
+/// The failure that started it all: a capacity failure (a fleet that
+/// could not start explains every failure after it), else the oldest
+/// failed resource whose reason is not a consequence of another failure.
 pub fn root_cause(events: &[StackEvent]) -> Option<&StackEvent> {
     let failed = |e: &&StackEvent| e.status.ends_with("_FAILED") && !e.is_stack_event();
     let cascade = |e: &StackEvent| {
@@ -138,11 +139,30 @@ pub fn root_cause(events: &[StackEvent]) -> Option<&StackEvent> {
     };
     let mut by_time: Vec<&StackEvent> = events.iter().filter(failed).collect();
     by_time.sort_by_key(|e| e.time);
+    let capacity = |e: &&&StackEvent| super::capacity::in_event(e).is_some();
     by_time
         .iter()
-        .find(|e| !cascade(e))
+        .find(capacity)
+        .or_else(|| by_time.iter().find(|e| !cascade(e)))
         .or_else(|| by_time.first())
         .copied()
+}
+
+/// A failed resource for the user: what, its status and reason, and for a
+/// capacity failure what to change.
+pub fn describe(cause: &StackEvent) -> String {
+    let mut text = format!(
+        "{} ({}) {}: {}",
+        cause.logical_id,
+        cause.resource_type,
+        cause.status,
+        cause.reason.as_deref().unwrap_or("no reason given")
+    );
+    if let Some(found) = super::capacity::in_event(cause) {
+        text.push_str("\n  what to change: ");
+        text.push_str(found.kind.advice());
+    }
+    text
 }
 
 /// Resources whose latest event is DELETE_FAILED, with the reason.

@@ -78,12 +78,22 @@ trap 'on_error "$LINENO" "$BASH_COMMAND"' ERR
 log "starting bee for run {{run.id}} of stack $STACK in $REGION"
 
 # Instance id through IMDSv2 (the launch template requires tokens): it names
-# the bee in its signals and its result file.
-IMDS=http://169.254.169.254/latest
+# the bee in its signals and its result file. The endpoint is the one the
+# AWS CLI and SDKs use: AWS_EC2_METADATA_SERVICE_ENDPOINT when set (tests
+# point it at amazon-ec2-metadata-mock), else the link-local address.
+IMDS=$(printenv AWS_EC2_METADATA_SERVICE_ENDPOINT || true)
+[ -n "$IMDS" ] || IMDS=http://169.254.169.254
+[[ "$IMDS" =~ ^https?://[A-Za-z0-9.:-]+/?$ ]] || fail "unusable metadata endpoint: $(json_safe "$IMDS")"
+IMDS="$(printf '%s' "$IMDS" | sed 's:/*$::')/latest"
 IMDS_TOKEN=$(curl -fsS --retry 5 --retry-connrefused --max-time 10 -X PUT \
   -H 'X-aws-ec2-metadata-token-ttl-seconds: 21600' "$IMDS/api/token")
-BEE_ID=$(curl -fsS --retry 5 --retry-connrefused --max-time 10 \
+# Whatever the metadata service answers is checked before it is used.
+[[ "$IMDS_TOKEN" =~ ^[A-Za-z0-9_=+/.-]{1,200}$ ]] || fail "the metadata service gave no usable token"
+instance_id=$(curl -fsS --retry 5 --retry-connrefused --max-time 10 \
   -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" "$IMDS/meta-data/instance-id")
+[[ "$instance_id" =~ ^i-[0-9a-f]{8,17}$ ]] \
+  || fail "the metadata service gave no instance id: $(json_safe "$instance_id")"
+BEE_ID=$instance_id
 log "instance id $BEE_ID"
 
 # A late bee: the Auto Scaling group replaces any bee that stops, including
@@ -125,6 +135,7 @@ curl -fsSL --retry 5 --retry-connrefused --max-time 600 -o /tmp/jmeter.tgz '${JM
 if curl -fsSL --retry 3 --max-time 60 -o /tmp/jmeter.tgz.sha512 '${JMeterUrl}.sha512'; then
   expected=$(awk 'NR == 1 { print tolower($1) }' /tmp/jmeter.tgz.sha512)
   actual=$(sha512sum /tmp/jmeter.tgz | awk '{ print $1 }')
+  [[ "$expected" =~ ^[0-9a-f]{128}$ ]] || fail "the JMeter .sha512 file holds no SHA-512"
   if [ "$expected" != "$actual" ]; then
     fail "JMeter checksum mismatch: the .sha512 file says $expected, the download is $actual"
   fi
@@ -142,12 +153,22 @@ rm -f /tmp/jmeter.tgz /tmp/jmeter.tgz.sha512
 # JMeter's default heap is 1 GiB whatever the instance; give it three
 # quarters of the memory (bin/jmeter reads HEAP from the environment).
 mem_mb=$(awk '/^MemTotal:/ { print int($2 / 1024) }' /proc/meminfo)
+[[ "$mem_mb" =~ ^[0-9]+$ ]] || fail "cannot read the memory size from /proc/meminfo"
 export HEAP="-Xms$((mem_mb * 3 / 4))m -Xmx$((mem_mb * 3 / 4))m -XX:MaxMetaspaceSize=256m"
 
 # The agent: the same stampede binary, uploaded by the run. AWS CLI v2 is
 # part of AL2023 and uses the instance profile.
+# It is stored once per content and shared by the runs of one build, so
+# its hash, known when the run rendered this script, is checked.
 log "fetching the stampede agent"
 aws s3 cp --region "$REGION" --only-show-errors '{{run.bee_uri}}' /usr/local/bin/stampede
+BEE_SHA256='{{run.bee_sha256}}'
+if [ -n "$BEE_SHA256" ]; then
+  actual=$(sha256sum /usr/local/bin/stampede | awk '{ print $1 }')
+  [ "$actual" = "$BEE_SHA256" ] \
+    || fail "the stampede agent's SHA-256 is $actual, the run shipped $BEE_SHA256"
+  log "stampede agent checksum ok"
+fi
 chmod +x /usr/local/bin/stampede
 
 # What the agent needs to know beyond its config file.
@@ -164,12 +185,34 @@ export STAMPEDE_TARGET_URL='${TargetUrl}'
 export JMETER_HOME
 export PATH="$JMETER_HOME/bin:$PATH"
 
+# Spot: EC2 posts an interruption notice in the metadata two minutes before
+# it reclaims a Spot instance. A bee that sees one fails Done with it, so
+# the run names the interruption rather than a lost bee. (On-demand bees
+# get 404 here, which costs two local requests every 5 s.) The notice is
+# sanitised by cfn_signal before it reaches the signal's JSON.
+spot_watch() {
+  local token action
+  while sleep 5; do
+    token=$(curl -fsS --max-time 2 -X PUT \
+      -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' "$IMDS/api/token" 2>/dev/null) || continue
+    action=$(curl -fsS --max-time 2 -H "X-aws-ec2-metadata-token: $token" \
+      "$IMDS/meta-data/spot/instance-action" 2>/dev/null) || continue
+    cfn_signal "$DONE_URL" FAILURE \
+      "bee $BEE_ID got an EC2 Spot interruption notice: $action" "" || true
+    log "EC2 Spot interruption notice: $(json_safe "$action")"
+    return 0
+  done
+}
+
 # From here on the agent owns the signals; a failure must not trip the trap.
 trap - ERR
 set +e
+spot_watch &
+spot_watcher=$!
 log "running: stampede bee --config {{run.config_uri}}"
 /usr/local/bin/stampede bee --config '{{run.config_uri}}'
 rc=$?
+kill "$spot_watcher" 2>/dev/null
 set -e
 log "agent exited with status $rc"
 

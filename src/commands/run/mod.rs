@@ -1,7 +1,9 @@
 //! `stampede run`: render, upload, create, follow, collect, delete.
 
+pub(super) mod beebin;
 mod beeconf;
 mod collect;
+mod fleet;
 mod judge;
 mod live;
 mod local;
@@ -26,6 +28,7 @@ use crate::exit::{self, Outcome};
 use crate::interrupt::Interrupt;
 use crate::monitor::watcher::{Correlation, Watcher};
 use crate::results::summary::StackEventRecord;
+use crate::stack::capacity;
 use crate::stack::cleanup::{self, Deletion};
 use crate::stack::phase::{self, DONE, Phase};
 use crate::stack::{Follower, Stop, Until};
@@ -35,14 +38,35 @@ use preflight::{Checks, Footprint};
 
 /// Runs the whole lifecycle.
 pub async fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
-    let plan = super::plan::load(&args.blueprint, global, false).await?;
+    let mut plan = super::plan::load(&args.blueprint, global, false, None).await?;
     let ui = Reporter::new(global.output);
+    // The bee binary's content hash names its S3 key, which the template
+    // refers to: render again once it is known.
+    let bee = if plan.target == Target::Aws {
+        let given = args.bee_binary.clone();
+        let bee = tokio::task::spawn_blocking(move || beebin::prepare(given.as_deref()))
+            .await
+            .map_err(|e| anyhow::anyhow!("preparing the bee binary: {e}"))?;
+        if let Ok(b) = &bee {
+            plan =
+                super::plan::load(&args.blueprint, global, false, Some(b.sha256.clone())).await?;
+        }
+        Some(bee)
+    } else {
+        None
+    };
     let footprint = Footprint::of(&plan);
     let checks = tokio::task::block_in_place(|| Checks::local(&plan, &args, &footprint));
     let interrupt = Interrupt::install();
-    match plan.target {
-        Target::Aws => aws_run(global, &args, &plan, &ui, &interrupt, checks, &footprint).await,
-        Target::Local { .. } => {
+    match (plan.target.clone(), bee) {
+        (Target::Aws, Some(bee)) => {
+            aws_run(
+                global, &args, &plan, &ui, &interrupt, checks, &footprint, bee,
+            )
+            .await
+        }
+        (Target::Aws, None) => unreachable!("the bee binary is prepared for every AWS run"),
+        (Target::Local { .. }, _) => {
             checks.into_result()?;
             if args.dry_run {
                 return Ok(dry_run(&plan, &footprint, &ui));
@@ -71,6 +95,7 @@ fn dry_run(plan: &Plan, footprint: &Footprint, ui: &Reporter) -> ExitCode {
     ExitCode::from(exit::PASSED)
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn aws_run(
     global: &GlobalArgs,
     args: &RunArgs,
@@ -79,10 +104,16 @@ async fn aws_run(
     interrupt: &Interrupt,
     mut checks: Checks,
     footprint: &Footprint,
+    bee: anyhow::Result<beebin::BeeBinary>,
 ) -> anyhow::Result<ExitCode> {
     let region = global.region.as_deref().or(plan.region.as_deref());
-    let bee_binary = match beeconf::binary(args.bee_binary.as_deref()) {
-        Ok(b) => Some(b),
+    let bee_binary = match bee {
+        Ok(b) => {
+            for note in &b.notes {
+                ui.warn(note);
+            }
+            Some(b)
+        }
         Err(e) => {
             checks.problems.push(preflight::Problem {
                 aws: false,
@@ -238,12 +269,13 @@ async fn judge(
         Stop::Cancelled => interrupted(interrupt, "interrupted: deleting the stack"),
         Stop::TimedOut => {
             roll_call::explain(clients, plan, f.history(), ui).await;
+            let why = format!(
+                "the run took longer than its timeout of {}s",
+                plan.timeout.as_secs()
+            );
             RunVerdict::new(
                 Outcome::TimedOut,
-                format!(
-                    "the run took longer than its timeout of {}s",
-                    plan.timeout.as_secs()
-                ),
+                fleet::explain(clients, f.history(), why).await,
             )
         }
         Stop::Gone => RunVerdict::new(
@@ -251,7 +283,7 @@ async fn judge(
             "the stack disappeared while being created".to_string(),
         ),
         Stop::Settled(s) if phase::is_created(s) => {
-            done_notes(clients, plan, ui).await;
+            roll_call::print_done_notes(clients, plan, ui).await;
             judge::results(
                 plan,
                 clients,
@@ -267,16 +299,13 @@ async fn judge(
             roll_call::explain(clients, plan, f.history(), ui).await;
             let why = cause.map_or_else(
                 || "the stack failed to create (no failed resource reported)".to_string(),
-                |c| {
-                    format!(
-                        "stack failed to create: {} ({}) {}: {}",
-                        c.logical_id,
-                        c.resource_type,
-                        c.status,
-                        c.reason.as_deref().unwrap_or("no reason given")
-                    )
-                },
+                |c| format!("stack failed to create: {}", phase::describe(c)),
             );
+            let why = if cause.and_then(capacity::in_event).is_none() {
+                fleet::explain(clients, f.history(), why).await
+            } else {
+                why
+            };
             // A bee that signalled FAILURE on Done ran the test: its
             // results say what went wrong, and the test (not AWS) failed.
             if cause.is_some_and(|c| c.logical_id == DONE) {
@@ -295,20 +324,6 @@ async fn judge(
             }
             judge::record_failure(plan, args, ui, stack_events(f.history()));
             RunVerdict::new(Outcome::InfrastructureFailed, why)
-        }
-    }
-}
-
-/// Prints what the bees said in the stack's `DoneData` output (a skipped
-/// late start, rows not shipped); nothing when the template has no such
-/// output.
-async fn done_notes(clients: &Clients, plan: &Plan, ui: &Reporter) {
-    let Ok(Some(info)) = clients.cfn.describe(&plan.stack).await else {
-        return;
-    };
-    if let Some((_, data)) = info.outputs.iter().find(|(k, _)| k == "DoneData") {
-        for note in roll_call::done_notes(data) {
-            ui.warn(&note);
         }
     }
 }

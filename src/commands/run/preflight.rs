@@ -193,7 +193,8 @@ impl Checks {
 
 impl Footprint {
     /// What `plan` would start: the `BeeCount` and `InstanceType`
-    /// parameters, or the template's defaults for them.
+    /// (`InstanceType2` ... `InstanceType5`) parameters, or the template's
+    /// defaults for them.
     pub fn of(plan: &Plan) -> Self {
         let (bees, instance_type) = match plan.target {
             Target::Local { bees, .. } => (u64::from(bees), Some("local process".to_string())),
@@ -201,7 +202,7 @@ impl Footprint {
                 parameter(plan, "BeeCount")
                     .and_then(|b| b.trim().parse().ok())
                     .unwrap_or(1),
-                parameter(plan, "InstanceType"),
+                instance_types(plan),
             ),
         };
         Footprint {
@@ -220,7 +221,7 @@ impl Footprint {
                 self.bees,
                 self.instance_type
                     .as_deref()
-                    .unwrap_or("the template's instance type")
+                    .map_or("the template's instance type".to_string(), types)
             ),
             Target::Local { .. } => format!("{} local bee(s)", self.bees),
         };
@@ -230,6 +231,30 @@ impl Footprint {
             instance_hours(self.bees, self.timeout)
         )
     }
+}
+
+/// `c6i.large` for one type; `c6i.large (else c5.large, m6i.large)` for
+/// a list in order of preference.
+fn types(list: &str) -> String {
+    let mut items = list.split(',').map(str::trim).filter(|t| !t.is_empty());
+    let first = items.next().unwrap_or(list).to_string();
+    let rest: Vec<&str> = items.collect();
+    if rest.is_empty() {
+        first
+    } else {
+        format!("{first} (else {})", rest.join(", "))
+    }
+}
+
+/// The instance types in order of preference, comma separated.
+fn instance_types(plan: &Plan) -> Option<String> {
+    let first = parameter(plan, "InstanceType")?;
+    let rest = (2..=5).filter_map(|i| parameter(plan, &format!("InstanceType{i}")));
+    let all: Vec<String> = std::iter::once(first)
+        .chain(rest)
+        .filter(|t| !t.trim().is_empty())
+        .collect();
+    Some(all.join(","))
 }
 
 /// A parameter's value from the blueprint, else the template's default.

@@ -7,7 +7,6 @@
 use std::collections::BTreeMap;
 
 use crate::aws::Clients;
-use crate::aws::watch::Watch;
 use crate::blueprint::Plan;
 use crate::stack::event::StackEvent;
 use crate::stack::phase::{DONE, READY};
@@ -81,7 +80,7 @@ fn describe(condition: &str, call: &RollCall) -> String {
 /// The stack's bee instances: its Auto Scaling groups' instances and its
 /// plain instances.
 async fn bee_instances(clients: &Clients, stack: &str) -> anyhow::Result<Vec<String>> {
-    let watch = Watch::new(&clients.sdk);
+    let watch = &clients.watch;
     let resources = watch.stack_resources(stack).await?;
     let physical = |t: &str| -> Vec<String> {
         resources
@@ -119,6 +118,20 @@ async fn show_log(clients: &Clients, plan: &Plan, bee: &str, ui: &Reporter) {
             "bee {bee} left no log in s3://{}/{key}: it did not get as far as starting the agent",
             plan.run.bucket
         )),
+    }
+}
+
+/// Prints what the bees said in the stack's `DoneData` output (a skipped
+/// late start, rows not shipped); nothing when the template has no such
+/// output.
+pub async fn print_done_notes(clients: &Clients, plan: &Plan, ui: &Reporter) {
+    let Ok(Some(info)) = clients.cfn.describe(&plan.stack).await else {
+        return;
+    };
+    if let Some((_, data)) = info.outputs.iter().find(|(k, _)| k == "DoneData") {
+        for note in done_notes(data) {
+            ui.warn(&note);
+        }
     }
 }
 

@@ -1,7 +1,5 @@
 //! Ships a run's files to S3 and builds the CreateStack request.
 
-use std::path::Path;
-
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 
@@ -16,12 +14,12 @@ pub const MAX_TEMPLATE_BODY: usize = 51_200;
 /// Time after the run's timeout before `reap` may delete the stack.
 pub const EXPIRY_GRACE: chrono::Duration = chrono::Duration::minutes(15);
 
-/// Uploads the testcase, bee config, bee binary and template; returns the
-/// CreateStack request.
+/// Uploads the testcase, bee config, bee binary (unless that content is
+/// already stored) and template; returns the CreateStack request.
 pub async fn prepare(
     s3: &S3,
     plan: &Plan,
-    bee_binary: &Path,
+    bee_binary: &super::beebin::BeeBinary,
     ui: &Reporter,
     now: DateTime<Utc>,
 ) -> anyhow::Result<CreateRequest> {
@@ -31,14 +29,19 @@ pub async fn prepare(
     s3.put(&run.bucket, key, config)
         .await
         .context("uploading the bee config")?;
-    let (_, key) = crate::aws::s3::parse_uri(&run.bee_uri).context("bee binary URI")?;
-    s3.put_file(&run.bucket, key, bee_binary)
-        .await
-        .with_context(|| format!("uploading the bee binary {}", bee_binary.display()))?;
-    ui.info(&format!(
-        "uploaded the bee config and binary to s3://{}/{}/",
-        run.bucket, run.prefix
-    ));
+    ui.info(&format!("uploaded the bee config to {}", run.config_uri));
+    let mib = bee_binary.size as f64 / (1024.0 * 1024.0);
+    if super::beebin::store(s3, &run.bucket, &run.bee_key, bee_binary).await? {
+        ui.info(&format!(
+            "uploaded the bee binary ({mib:.1} MiB) to {}",
+            run.bee_uri
+        ));
+    } else {
+        ui.info(&format!(
+            "the bee binary ({mib:.1} MiB) is already stored at {}: not uploaded again",
+            run.bee_uri
+        ));
+    }
     if let Some(tc) = &plan.testcase {
         let (_, key) = crate::aws::s3::parse_uri(&run.testcase_uri).context("testcase URI")?;
         s3.put_file(&run.bucket, key, tc)
@@ -93,9 +96,10 @@ pub fn tags(plan: &Plan, now: DateTime<Utc>) -> Vec<(String, String)> {
     tags
 }
 
-/// Removes the run's inputs from S3 (bee config, bee binary, testcase,
-/// template): the bee config can carry the search cluster's password, and
-/// nothing reads them once the stack is gone. Results stay.
+/// Removes the run's inputs from S3 (bee config, testcase, template): the
+/// bee config can carry the search cluster's password, and nothing reads
+/// them once the stack is gone. Results stay, and so does the bee binary,
+/// which is stored once per content for every run of that build.
 pub async fn remove_inputs(s3: &S3, plan: &Plan, ui: &Reporter) {
     let run = &plan.run;
     let results = run.results_prefix();
