@@ -388,8 +388,10 @@ fn quantiles(c: &Cells, b: usize, n: u64, qs: [f64; 3]) -> [Option<u64>; 3] {
 }
 
 mod json;
+mod wire;
 
 pub use json::{OrderedLabels, Points, SeriesSummary};
+pub use wire::WireSeries;
 
 #[cfg(test)]
 mod tests;
