@@ -28,13 +28,6 @@ pub struct HealthSample {
     pub net_tx_bytes_per_s: f64,
 }
 
-impl HealthSample {
-    /// Whether this sample alone shows a generator in trouble.
-    pub fn troubled(&self) -> bool {
-        self.cpu_pct > CPU_FLAG_PCT || self.swap_pages_per_s > SWAP_FLAG_PAGES_PER_S
-    }
-}
-
 /// One bee's health over the run, kept as running totals (memory does not
 /// grow with the run's length).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

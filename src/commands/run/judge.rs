@@ -12,6 +12,7 @@ use crate::exit::{self, Outcome};
 use crate::gate::{self, Baseline, Gate, Verdict};
 use crate::monitor::watcher::Correlation;
 use crate::report;
+use crate::results::generators;
 use crate::results::store::Store;
 use crate::results::summary::{RunFacts, StackEventRecord};
 use crate::results::{self, Summary, table};
@@ -85,7 +86,7 @@ async fn results_inner(
     correlation: Correlation,
 ) -> anyhow::Result<RunVerdict> {
     let report_dir = args.report.clone();
-    let collected = collect::collect(&clients.s3, plan, &report_dir.join("jtl")).await?;
+    let collected = collect::collect(&clients.s3, plan, &report_dir.join("jtl"), ui).await?;
     let Some(collected) = collected else {
         return Ok(RunVerdict::new(
             Outcome::NoResults,
@@ -159,6 +160,14 @@ pub async fn conclude(
             "build {} is now the baseline of {}",
             plan.build.number, plan.build.job
         ));
+    }
+    // A saturated generator measured itself: the verdict says so, whatever
+    // the gate made of the numbers.
+    if let Some(note) = generators::verdict_note(&summary.generators) {
+        verdict.message = Some(match verdict.message.take() {
+            Some(m) => format!("{m}; {note}"),
+            None => note,
+        });
     }
     verdict.summary = Some(summary);
     Ok(verdict)

@@ -2,7 +2,7 @@
 //! signalling a local coordinator; results under the report folder; live
 //! metrics from the cluster when one is configured, else from the JTLs.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
@@ -13,7 +13,7 @@ use tokio::process::{Child, Command};
 use tokio_util::sync::CancellationToken;
 
 use super::judge::{self, RunVerdict};
-use super::{beeconf, collect, live, monitor};
+use super::{beeconf, gather, live, monitor};
 use crate::bee::{BeeConfig, Coordinator};
 use crate::blueprint::{Plan, Target};
 use crate::cli::RunArgs;
@@ -195,7 +195,8 @@ pub async fn run(
 }
 
 /// Removes what an earlier laptop run left in the report folder, and only
-/// that: the bees' own `bee-N.jtl.gz` results and the summary. Anything
+/// that: the bees' own `bee-N.jtl.gz` results and `bee-N.summary.json`
+/// summaries, and the summary. Anything
 /// else in `results/` is not stampede's to delete, and would be counted as
 /// this run's results, so it stops the run.
 fn clear_own_results(report: &Path, results_dir: &Path) -> anyhow::Result<()> {
@@ -207,7 +208,11 @@ fn clear_own_results(report: &Path, results_dir: &Path) -> anyhow::Result<()> {
         let name = entry.file_name().to_string_lossy().into_owned();
         let own = name
             .strip_prefix("bee-")
-            .and_then(|n| n.strip_suffix(".jtl.gz"))
+            .and_then(|n| {
+                n.strip_suffix(".jtl.gz")
+                    .or_else(|| n.strip_suffix(".summary.json"))
+                    .or_else(|| n.strip_suffix(".summary.json.part"))
+            })
             .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
         if !own {
             anyhow::bail!(InputError(format!(
@@ -353,25 +358,17 @@ async fn results(
     dir: &Path,
     correlation: Correlation,
 ) -> RunVerdict {
-    let paths: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|d| {
-            d.filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.to_string_lossy().ends_with(".jtl.gz"))
-                .collect()
-        })
-        .unwrap_or_default();
-    if paths.is_empty() {
-        return RunVerdict::new(
-            Outcome::NoResults,
-            format!("no results: no bee left a JTL in {}", dir.display()),
-        );
-    }
-    let files = paths.len();
-    let mut summary = match collect::summarise(plan, paths).await {
-        Ok(s) => s,
+    let gathered = match gather::gather(&gather::Place::Local(dir.to_path_buf()), plan, ui).await {
+        Ok(Some(g)) => g,
+        Ok(None) => {
+            return RunVerdict::new(
+                Outcome::NoResults,
+                format!("no results: no bee left a JTL in {}", dir.display()),
+            );
+        }
         Err(e) => return RunVerdict::failed(&e),
     };
+    let (mut summary, files) = (gathered.summary, gathered.bees);
     correlation.apply(&mut summary);
     match judge::conclude(plan, args, ui, summary, files, None).await {
         Ok(v) => v,

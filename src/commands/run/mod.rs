@@ -2,6 +2,7 @@
 
 mod beeconf;
 mod collect;
+mod gather;
 mod judge;
 mod live;
 mod local;
