@@ -5,6 +5,7 @@ mod support;
 
 mod analyze;
 mod bees;
+mod beesum;
 mod external_jtl;
 mod gate;
 mod laptop;

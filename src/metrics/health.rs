@@ -48,8 +48,8 @@ pub fn index_template(health_index: &str) -> Value {
 }
 
 /// One sample as a `_bulk` item; the id makes a resend harmless.
-pub fn bulk_item(run_id: &str, bee: &str, s: &HealthSample, out: &mut Vec<u8>) {
-    let action = json!({ "index": { "_id": format!("{run_id}/{bee}/{}", s.at_ms) } });
+pub fn bulk_item(index: &str, run_id: &str, bee: &str, s: &HealthSample, out: &mut Vec<u8>) {
+    let action = json!({ "index": { "_index": index, "_id": format!("{run_id}/{bee}/{}", s.at_ms) } });
     let doc = json!({
         "@timestamp": s.at_ms, "run_id": run_id, "bee": bee,
         "cpu_pct": s.cpu_pct, "mem_pct": s.mem_pct, "swap_pages_per_s": s.swap_pages_per_s,
@@ -94,7 +94,7 @@ pub fn start(
             if !pending.is_empty() {
                 let mut body = Vec::new();
                 for s in &pending {
-                    bulk_item(&run_id, &bee, s, &mut body);
+                    bulk_item(&index, &run_id, &bee, s, &mut body);
                 }
                 match tokio::time::timeout(Duration::from_secs(5), es.bulk(body.into())).await {
                     Ok(Ok(a)) if !a.errors => {
