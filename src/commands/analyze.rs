@@ -6,6 +6,7 @@ use anyhow::Context;
 
 use crate::cli::{AnalyzeArgs, GlobalArgs, OutputMode};
 use crate::report;
+use crate::results::beesum::BeeSummary;
 use crate::results::{self, ResultsError, Summary, table};
 
 /// Reads the files and prints (and optionally writes) the summary.
@@ -44,6 +45,22 @@ pub async fn run(global: &GlobalArgs, args: AnalyzeArgs) -> anyhow::Result<ExitC
     if let Some(path) = &args.json {
         std::fs::write(path, summary.to_json())
             .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let Some(path) = &args.bee_summary {
+        // The bee's id is the file's: `bee-7.summary.json` is bee-7's.
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        let bee = name
+            .as_deref()
+            .and_then(|n| n.strip_suffix(crate::results::beemerge::SUMMARY_SUFFIX))
+            .ok_or_else(|| {
+                crate::exit::InputError(format!(
+                    "{}: a bee summary's name is <bee id>.summary.json",
+                    path.display()
+                ))
+            })?;
+        let rows = analysis.files.iter().map(|f| f.rows).sum();
+        let s = BeeSummary::of(bee, &analysis.aggregate, rows, malformed, None);
+        std::fs::write(path, s.to_json()).with_context(|| format!("writing {}", path.display()))?;
     }
     if let Some(path) = &args.html {
         // Through the JSON, as `stampede report` reads it: the same page.
