@@ -63,6 +63,9 @@ pub struct BeeSummary {
     pub generator: Option<GeneratorSummary>,
 }
 
+/// Timestamps beyond this (epoch ms, about year 292,000) are not a run's.
+const MAX_TS: u64 = (i64::MAX / 1000) as u64;
+
 /// Why a bee summary cannot be merged (its JTL is read instead).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Unusable {
@@ -175,6 +178,17 @@ impl BeeSummary {
         let mut total = 0u64;
         for (l, series_count) in self.labels.iter().zip(self.series.label_counts()) {
             let h = decode(&l.histogram).map_err(|e| bad(format!("label {:?}: {e}", l.label)))?;
+            let times_ok = l.count == 0
+                || (l.first_ts <= l.last_ts
+                    && l.first_ts.unsigned_abs() <= MAX_TS
+                    && l.last_ts.unsigned_abs() <= MAX_TS);
+            let sums_ok = l.sum_ms <= l.count.saturating_mul(l.max_ms);
+            if !times_ok || !sums_ok {
+                return Err(bad(format!(
+                    "label {:?} has impossible times or sums",
+                    l.label
+                )));
+            }
             if h.len() != l.count || series_count != l.count || l.errors > l.count {
                 return Err(bad(format!(
                     "label {:?} counts {} samples, its histogram {} and its series {series_count}",

@@ -185,6 +185,16 @@ fn a_summary_whose_parts_disagree_is_refused() {
     let mut s: BeeSummary = serde_json::from_slice(&bytes).unwrap();
     s.series.labels[0][0].3[0] = 10_000;
     assert!(matches!(refused(&s.to_json()), Unusable::Inconsistent(_)));
+    // Values that would overflow a merge are refused before it.
+    let mut s: BeeSummary = serde_json::from_slice(&bytes).unwrap();
+    s.labels[0].sum_ms = u64::MAX;
+    assert!(matches!(refused(&s.to_json()), Unusable::Inconsistent(_)));
+    let mut s: BeeSummary = serde_json::from_slice(&bytes).unwrap();
+    s.labels[0].first_ts = i64::MIN;
+    assert!(matches!(refused(&s.to_json()), Unusable::Inconsistent(_)));
+    let mut s: BeeSummary = serde_json::from_slice(&bytes).unwrap();
+    s.series.lo = i64::MAX - 5;
+    assert!(matches!(refused(&s.to_json()), Unusable::Inconsistent(_)));
 }
 
 #[test]

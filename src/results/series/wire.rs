@@ -116,7 +116,8 @@ impl WireSeries {
                 self.shift, self.len
             ));
         }
-        if self.lo.checked_add(self.len as i64).is_none() {
+        // Keys are epoch seconds (or coarser): anything beyond is not a run.
+        if self.lo.unsigned_abs() > (i64::MAX / BASE_INTERVAL_MS) as u64 {
             return Err("series start out of range".into());
         }
         if self.labels.len() != labels {
