@@ -5,6 +5,10 @@ result files go to the run's results prefix. Prints one line:
 
     mode=summaries bees=500 merged=500 read_jtl=0 end_s=2.31 upload_s=4.1 rss_mib=40.2
 
+Real bees upload before they signal Done; LocalStack completes the Done
+wait condition at once, so the run polls its stack slowly (POLL_S, default
+8 s) to let this script's uploads land first (a warning says when not).
+
 end_s is the time from the run's `done` phase to its exit: listing, fetching
 and merging (or parsing) the bees' results, summary.json, the store, the gate.
 
@@ -71,7 +75,7 @@ def main():
     player = threading.Thread(target=play_bees, args=(s3, run_id, files, done))
     player.start()
     env = dict(os.environ, AWS_ENDPOINT_URL=url, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test",
-               AWS_REGION="us-east-1", STAMPEDE_POLL_INTERVAL="0.5", STAMPEDE_BEE_BINARY=stand_in,
+               AWS_REGION="us-east-1", STAMPEDE_POLL_INTERVAL=os.environ.get("POLL_S", "8"), STAMPEDE_BEE_BINARY=stand_in,
                STAMPEDE_BUCKET=BUCKET, NO_COLOR="1")
     report = tempfile.mkdtemp(prefix="stampede-bench-merge-")
     proc = subprocess.Popen(
@@ -79,13 +83,15 @@ def main():
          "--run-id", run_id, "--report", report],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     done_at, merged, read, lines = None, 0, 0, []
+    gather_s = fetch_s = float("nan")
     for line in proc.stdout:
         lines.append(line)
         if line.startswith("== done") and done_at is None:
             done_at = time.monotonic()
-        m = re.search(r"merged (\d+) bee summar\w+(?:, read (\d+) bee JTL)?", line)
+        m = re.search(r"merged (\d+) bee summar\w+(?:, read (\d+) bee JTL\S*)? in ([\d.]+) s \(([\d.]+) s fetching", line)
         if m:
             merged, read = int(m.group(1)), int(m.group(2) or 0)
+            gather_s, fetch_s = float(m.group(3)), float(m.group(4))
     code = proc.wait()
     ended = time.monotonic()
     player.join()
@@ -96,7 +102,7 @@ def main():
         sys.stderr.write("warning: the bees' uploads ended after the run's done phase: it may have missed some\n")
     rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"mode={mode} bees={bees} merged={merged} read_jtl={read} end_s={ended - done_at:.2f} "
-          f"upload_s={done['upload_s']:.1f} rss_mib={rss:.1f}")
+          f"gather_s={gather_s:.2f} fetch_s={fetch_s:.2f} upload_s={done['upload_s']:.1f} rss_mib={rss:.1f}")
 
 
 if __name__ == "__main__":

@@ -151,7 +151,7 @@ fn unusable_bee_summaries_fall_back_to_their_jtls_by_name() {
         "i-2: no summary; reading its JTL instead",
         "i-3: summary truncated (",
         "i-4: summary format_version 2, this stampede merges 1; reading its JTL instead",
-        "results: merged 1 bee summary, read 3 bee JTL(s)",
+        "results: merged 1 bee summary, read 3 bee JTL(s) in ",
     ] {
         assert!(out.stdout.contains(line), "missing {line:?}: {out:?}");
     }

@@ -136,38 +136,24 @@ impl BeeSummary {
         serde_json::to_vec(self).unwrap_or_default()
     }
 
-    /// Parses and checks a summary file's bytes.
+    /// Parses and checks a summary file's bytes. One pass in the common
+    /// case; the format and version are looked at apart only when the
+    /// whole does not parse, to say why.
     pub fn parse(bytes: &[u8]) -> Result<Checked, Unusable> {
-        #[derive(Deserialize)]
-        struct Head {
-            format: Option<serde_json::Value>,
-            format_version: Option<serde_json::Value>,
-        }
-        let classify = |e: serde_json::Error| {
-            if e.is_eof() {
-                Unusable::Truncated(bytes.len())
-            } else {
-                Unusable::NotBeeSummary(e.to_string())
-            }
+        let summary: BeeSummary = match serde_json::from_slice(bytes) {
+            Ok(s) => s,
+            Err(e) if e.is_eof() => return Err(Unusable::Truncated(bytes.len())),
+            Err(e) => return Err(why_not(bytes, e)),
         };
-        // The head first, so a newer format is named as such rather than
-        // misread field by field.
-        let head: Head = serde_json::from_slice(bytes).map_err(classify)?;
-        if head.format.as_ref().and_then(|f| f.as_str()) != Some(FORMAT) {
+        if summary.format != FORMAT {
             return Err(Unusable::NotBeeSummary(format!(
-                "format is {}, not {FORMAT}",
-                head.format.map_or("missing".into(), |f| f.to_string())
+                "format is {:?}, not {FORMAT}",
+                summary.format
             )));
         }
-        match head.format_version {
-            Some(v) if v.as_u64() == Some(FORMAT_VERSION) => {}
-            other => {
-                return Err(Unusable::OtherVersion(
-                    other.map_or("missing".into(), |v| v.to_string()),
-                ));
-            }
+        if summary.format_version != FORMAT_VERSION {
+            return Err(Unusable::OtherVersion(summary.format_version.to_string()));
         }
-        let summary: BeeSummary = serde_json::from_slice(bytes).map_err(classify)?;
         summary.check()
     }
 
@@ -210,6 +196,29 @@ impl BeeSummary {
             summary: self,
             hists,
         })
+    }
+}
+
+/// Why a file that does not parse as this version's summary is unusable:
+/// another format or version (named as such), or not a bee summary.
+fn why_not(bytes: &[u8], e: serde_json::Error) -> Unusable {
+    #[derive(Deserialize)]
+    struct Head {
+        format: Option<serde_json::Value>,
+        format_version: Option<serde_json::Value>,
+    }
+    let Ok(head) = serde_json::from_slice::<Head>(bytes) else {
+        return Unusable::NotBeeSummary(e.to_string());
+    };
+    if head.format.as_ref().and_then(|f| f.as_str()) != Some(FORMAT) {
+        return Unusable::NotBeeSummary(format!(
+            "format is {}, not {FORMAT}",
+            head.format.map_or("missing".into(), |f| f.to_string())
+        ));
+    }
+    match head.format_version {
+        Some(v) if v.as_u64() == Some(FORMAT_VERSION) => Unusable::NotBeeSummary(e.to_string()),
+        other => Unusable::OtherVersion(other.map_or("missing".into(), |v| v.to_string())),
     }
 }
 

@@ -392,6 +392,8 @@ mod wire;
 
 pub use json::{OrderedLabels, Points, SeriesSummary};
 pub use wire::WireSeries;
+#[cfg(test)]
+pub use wire::encode_bins;
 
 #[cfg(test)]
 mod tests;

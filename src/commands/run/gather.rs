@@ -15,6 +15,8 @@ use crate::results::beesum::Unusable;
 use crate::results::{self, Summary};
 use crate::ui::Reporter;
 
+/// Bees whose fallback is warned about one by one.
+const NAMED_FALLBACKS: usize = 20;
 /// Summary downloads in flight at once.
 const FETCHES: usize = 16;
 
@@ -88,7 +90,9 @@ pub async fn gather(place: &Place<'_>, plan: &Plan, ui: &Reporter) -> anyhow::Re
     if let Place::S3 { dir, .. } = place {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
+    let started = std::time::Instant::now();
     let (files, mut unusable) = fetch_summaries(place, &bees).await;
+    let fetched = started.elapsed();
     let mut merged = tokio::task::spawn_blocking(move || {
         beemerge::merge_files(&files, results::default_workers())
     })
@@ -99,10 +103,12 @@ pub async fn gather(place: &Place<'_>, plan: &Plan, ui: &Reporter) -> anyhow::Re
     let read = read_jtls(place, &bees, &unusable, &mut merged, ui).await?;
     if read > 0 || merged.merged > 0 {
         ui.info(&format!(
-            "results: merged {} bee summar{}{}",
+            "results: merged {} bee summar{}{} in {:.1} s ({:.1} s fetching)",
             merged.merged,
             if merged.merged == 1 { "y" } else { "ies" },
-            if read > 0 { format!(", read {read} bee JTL(s)") } else { String::new() }
+            if read > 0 { format!(", read {read} bee JTL(s)") } else { String::new() },
+            started.elapsed().as_secs_f64(),
+            fetched.as_secs_f64()
         ));
     }
     let mut summary = Summary::from_aggregate(&merged.aggregate, merged.malformed);
@@ -154,14 +160,24 @@ async fn read_jtls(
     ui: &Reporter,
 ) -> anyhow::Result<usize> {
     let mut paths = Vec::new();
-    for (bee, why) in unusable {
+    for (n, (bee, why)) in unusable.iter().enumerate() {
         let jtl = bees.iter().find(|b| &b.bee == bee).and_then(|b| b.jtl.as_ref());
-        let Some(jtl) = jtl else {
-            ui.warn(&format!("{bee}: {why}, and no JTL: its samples are not in the results"));
-            continue;
+        let said = match jtl {
+            Some(_) => format!("{bee}: {why}; reading its JTL instead"),
+            None => format!("{bee}: {why}, and no JTL: its samples are not in the results"),
         };
-        ui.warn(&format!("{bee}: {why}; reading its JTL instead"));
-        paths.push(place.fetch(jtl).await?);
+        // Every bee is named up to a point; a whole fleet's worth is one line.
+        if n < NAMED_FALLBACKS {
+            ui.warn(&said);
+        } else if n == NAMED_FALLBACKS {
+            ui.warn(&format!(
+                "{} more bees' summaries could not be used; reading their JTLs",
+                unusable.len() - n
+            ));
+        }
+        if let Some(jtl) = jtl {
+            paths.push(place.fetch(jtl).await?);
+        }
     }
     if paths.is_empty() {
         return Ok(0);

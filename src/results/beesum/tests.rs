@@ -183,7 +183,10 @@ fn a_summary_whose_parts_disagree_is_refused() {
     s.series.bins += 1;
     assert!(matches!(refused(&s.to_json()), Unusable::Inconsistent(_)));
     let mut s: BeeSummary = serde_json::from_slice(&bytes).unwrap();
-    s.series.labels[0][0].3[0] = 10_000;
+    s.series.labels[0][0].3 = crate::results::series::encode_bins([(10_000, 1)].into_iter());
+    assert!(matches!(refused(&s.to_json()), Unusable::Inconsistent(_)));
+    let mut s: BeeSummary = serde_json::from_slice(&bytes).unwrap();
+    s.series.labels[0][0].3.truncate(3);
     assert!(matches!(refused(&s.to_json()), Unusable::Inconsistent(_)));
     // Values that would overflow a merge are refused before it.
     let mut s: BeeSummary = serde_json::from_slice(&bytes).unwrap();

@@ -7,6 +7,8 @@
 //! intervals or started at different times still line up: the finer one is
 //! coarsened by merging bucket pairs, as the streaming pass itself does.
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
 
 use super::{BASE_INTERVAL_MS, BINS, Cells, MAX_POINTS, Series};
@@ -32,9 +34,62 @@ pub struct WireSeries {
     pub labels: Vec<Vec<WireBucket>>,
 }
 
-/// One non-empty bucket: `[index, count, errors, [bin, n, bin, n, ...]]`.
+/// One non-empty bucket: `[index, count, errors, bins]`, where `bins` is
+/// the base64 of LEB128 varints: for each non-empty histogram bin, its
+/// index less the previous one's, then its count. (A third of the size of
+/// JSON numbers, and much faster to read for 500 bees.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WireBucket(pub usize, pub u64, pub u64, pub Vec<u64>);
+pub struct WireBucket(pub usize, pub u64, pub u64, pub String);
+
+/// Encodes (bin, count) pairs, bins ascending.
+pub fn encode_bins(pairs: impl Iterator<Item = (usize, u64)>) -> String {
+    let mut out = Vec::new();
+    let mut last = 0;
+    for (k, n) in pairs {
+        put_varint(&mut out, (k - last) as u64);
+        put_varint(&mut out, n);
+        last = k;
+    }
+    B64.encode(out)
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// Decodes [`encode_bins`]' text, calling `f(bin, count)`; fails on bad
+/// base64, a cut varint or a bin out of range.
+pub fn decode_bins(text: &str, mut f: impl FnMut(usize, u64)) -> Result<(), String> {
+    let bytes = B64.decode(text).map_err(|e| format!("bins are not base64: {e}"))?;
+    let mut at = 0;
+    let mut bin = 0u64;
+    while at < bytes.len() {
+        bin = bin.saturating_add(varint(&bytes, &mut at)?);
+        let n = varint(&bytes, &mut at)?;
+        if bin >= BINS as u64 {
+            return Err(format!("bin {bin} of {BINS}"));
+        }
+        f(bin as usize, n);
+    }
+    Ok(())
+}
+
+fn varint(bytes: &[u8], at: &mut usize) -> Result<u64, String> {
+    let mut v = 0u64;
+    for shift in (0..64).step_by(7) {
+        let b = *bytes.get(*at).ok_or("bins are cut short")?;
+        *at += 1;
+        v |= u64::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            return Ok(v);
+        }
+    }
+    Err("a bin's varint is too long".into())
+}
 
 impl Series {
     /// The series in mergeable form.
@@ -46,14 +101,10 @@ impl Series {
                 (0..self.len)
                     .filter(|&b| c.count[b] > 0)
                     .map(|b| {
-                        let mut bins = Vec::new();
-                        for k in 0..BINS {
-                            let n = c.bin_count(b * BINS + k);
-                            if n > 0 {
-                                bins.extend([k as u64, n]);
-                            }
-                        }
-                        WireBucket(b, c.count[b], c.errors[b], bins)
+                        let pairs = (0..BINS)
+                            .map(|k| (k, c.bin_count(b * BINS + k)))
+                            .filter(|&(_, n)| n > 0);
+                        WireBucket(b, c.count[b], c.errors[b], encode_bins(pairs))
                     })
                     .collect()
             })
@@ -92,9 +143,8 @@ impl Series {
             let at = (key(*b, shift) - self.lo) as usize;
             ours.count[at] += count;
             ours.errors[at] += errors;
-            for pair in bins.chunks_exact(2) {
-                ours.add_bin(at * BINS + pair[0] as usize, pair[1]);
-            }
+            // Checked before: cannot fail here.
+            let _ = decode_bins(bins, |k, n| ours.add_bin(at * BINS + k, n));
         }
     }
 }
@@ -142,17 +192,13 @@ impl WireSeries {
     }
 }
 
-fn check_bucket(b: usize, count: u64, errors: u64, bins: &[u64], len: usize) -> Result<(), String> {
-    if b >= len || errors > count || bins.len() % 2 != 0 {
+fn check_bucket(b: usize, count: u64, errors: u64, bins: &str, len: usize) -> Result<(), String> {
+    if b >= len || errors > count {
         return Err(format!("series bucket {b} is malformed"));
     }
     let mut sum: u64 = 0;
-    for pair in bins.chunks_exact(2) {
-        if pair[0] >= BINS as u64 {
-            return Err(format!("series bucket {b} has bin {} of {BINS}", pair[0]));
-        }
-        sum = sum.saturating_add(pair[1]);
-    }
+    decode_bins(bins, |_, n| sum = sum.saturating_add(n))
+        .map_err(|e| format!("series bucket {b}: {e}"))?;
     if sum != count {
         return Err(format!(
             "series bucket {b} holds {sum} samples in its bins but counts {count}"
