@@ -49,7 +49,17 @@ fn numbers(summary: &serde_json::Value) -> Vec<String> {
         .iter()
         .chain(std::iter::once(&summary["total"]))
         .map(|l| {
-            let f = ["count", "errors", "mean", "p50", "p90", "p95", "p99", "max", "histogram"];
+            let f = [
+                "count",
+                "errors",
+                "mean",
+                "p50",
+                "p90",
+                "p95",
+                "p99",
+                "max",
+                "histogram",
+            ];
             f.map(|k| format!("{k}={}", l[k])).join(" ") + &format!(" {}", l["label"])
         })
         .collect();
@@ -72,7 +82,10 @@ fn a_laptop_run_merges_bee_summaries_to_what_the_jtls_give() {
     let Some((report, out)) = laptop_run(es.as_deref()) else {
         return;
     };
-    assert!(out.stdout.contains("results: merged 2 bee summaries"), "{out:?}");
+    assert!(
+        out.stdout.contains("results: merged 2 bee summaries"),
+        "{out:?}"
+    );
     assert!(!out.stdout.contains("reading its JTL instead"), "{out:?}");
     let results = report.path().join("results");
     for bee in ["bee-1", "bee-2"] {
@@ -86,11 +99,17 @@ fn a_laptop_run_merges_bee_summaries_to_what_the_jtls_give() {
     assert_eq!(summary["series"], analyzed(&jtls)["series"]);
     // Each bee's health over the run.
     let generators = summary["generators"].as_array().unwrap();
-    let bees: Vec<&str> = generators.iter().filter_map(|g| g["bee"].as_str()).collect();
+    let bees: Vec<&str> = generators
+        .iter()
+        .filter_map(|g| g["bee"].as_str())
+        .collect();
     assert_eq!(bees, ["bee-1", "bee-2"], "{summary}");
     for g in generators {
         assert!(g["samples"].as_u64() >= Some(3), "{g}");
-        assert!(g["cpu_max"].as_f64() > Some(0.0) && g["mem_max"].as_f64() > Some(0.0), "{g}");
+        assert!(
+            g["cpu_max"].as_f64() > Some(0.0) && g["mem_max"].as_f64() > Some(0.0),
+            "{g}"
+        );
         let flagged = g["flagged"].as_bool().unwrap();
         assert_eq!(
             flagged,
@@ -132,7 +151,10 @@ fn unusable_bee_summaries_fall_back_to_their_jtls_by_name() {
             (key("i-1.summary.json"), summary_1.clone()),
             (key("i-2.jtl.gz"), read("bee-2.jtl.gz")),
             (key("i-3.jtl.gz"), read("bee-1.jtl.gz")),
-            (key("i-3.summary.json"), summary_1[..summary_1.len() / 2].to_vec()),
+            (
+                key("i-3.summary.json"),
+                summary_1[..summary_1.len() / 2].to_vec(),
+            ),
             (key("i-4.jtl.gz"), read("bee-2.jtl.gz")),
             (key("i-4.summary.json"), other_version.into_bytes()),
         ],
@@ -140,7 +162,13 @@ fn unusable_bee_summaries_fall_back_to_their_jtls_by_name() {
     let aws_report = tempfile::tempdir().unwrap();
     let out = run(against(&url)
         .args(["run", "blueprints/jmeter.yml", "--output", "plain"])
-        .args(["--var", "target=http://127.0.0.1:9", "--run-id", &run_id, "--report"])
+        .args([
+            "--var",
+            "target=http://127.0.0.1:9",
+            "--run-id",
+            &run_id,
+            "--report",
+        ])
         .arg(aws_report.path())
         .env("STAMPEDE_BUCKET", BUCKET)
         .env("BUILD_NUMBER", unique("b").replace("b-", ""))

@@ -85,7 +85,8 @@ pub fn parse_net_dev(text: &str) -> (u64, u64) {
 pub fn read_now() -> io::Result<(Counters, f64)> {
     let read = |p: &str| std::fs::read_to_string(p);
     let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidData, format!("{what} unreadable"));
-    let (cpu_busy, cpu_total) = parse_stat(&read("/proc/stat")?).ok_or_else(|| bad("/proc/stat"))?;
+    let (cpu_busy, cpu_total) =
+        parse_stat(&read("/proc/stat")?).ok_or_else(|| bad("/proc/stat"))?;
     let mem = parse_meminfo(&read("/proc/meminfo")?).ok_or_else(|| bad("/proc/meminfo"))?;
     // Containers may hide these two: then no swap and no network is seen.
     let swap_pages = read("/proc/vmstat").map_or(0, |t| parse_vmstat(&t));
@@ -101,7 +102,13 @@ pub fn read_now() -> io::Result<(Counters, f64)> {
 }
 
 /// One interval's sample from the counters at its start and end.
-pub fn sample(before: &Counters, after: &Counters, mem_pct: f64, secs: f64, at_ms: i64) -> HealthSample {
+pub fn sample(
+    before: &Counters,
+    after: &Counters,
+    mem_pct: f64,
+    secs: f64,
+    at_ms: i64,
+) -> HealthSample {
     let d = |a: u64, b: u64| b.saturating_sub(a) as f64;
     let total = d(before.cpu_total, after.cpu_total);
     let rate = |a, b| if secs > 0.0 { d(a, b) / secs } else { 0.0 };

@@ -49,7 +49,8 @@ pub fn index_template(health_index: &str) -> Value {
 
 /// One sample as a `_bulk` item; the id makes a resend harmless.
 pub fn bulk_item(index: &str, run_id: &str, bee: &str, s: &HealthSample, out: &mut Vec<u8>) {
-    let action = json!({ "index": { "_index": index, "_id": format!("{run_id}/{bee}/{}", s.at_ms) } });
+    let action =
+        json!({ "index": { "_index": index, "_id": format!("{run_id}/{bee}/{}", s.at_ms) } });
     let doc = json!({
         "@timestamp": s.at_ms, "run_id": run_id, "bee": bee,
         "cpu_pct": s.cpu_pct, "mem_pct": s.mem_pct, "swap_pages_per_s": s.swap_pages_per_s,
@@ -73,7 +74,13 @@ pub fn start(
     let (tx, mut rx) = mpsc::channel::<HealthSample>(MAX_PENDING);
     let (index, run_id, bee) = (index_of(metrics_index), run_id.to_string(), bee.to_string());
     let task = tokio::spawn(async move {
-        if let Err(e) = es.put(&format!("_index_template/stampede-{index}"), &index_template(&index)).await {
+        if let Err(e) = es
+            .put(
+                &format!("_index_template/stampede-{index}"),
+                &index_template(&index),
+            )
+            .await
+        {
             tracing::warn!("health index template: {e}");
         }
         let mut pending: Vec<HealthSample> = Vec::new();
@@ -125,7 +132,12 @@ pub struct LiveFlag {
 
 /// Bees whose recent samples show saturation: above the CPU line or
 /// swapping within the last [`LIVE_WINDOW_MS`].
-pub async fn live_flags(es: &Es, metrics_index: &str, run_id: &str, now_ms: i64) -> Result<Vec<LiveFlag>, EsError> {
+pub async fn live_flags(
+    es: &Es,
+    metrics_index: &str,
+    run_id: &str,
+    now_ms: i64,
+) -> Result<Vec<LiveFlag>, EsError> {
     let query = json!({
         "size": 0,
         "query": { "bool": { "filter": [
@@ -139,7 +151,9 @@ pub async fn live_flags(es: &Es, metrics_index: &str, run_id: &str, now_ms: i64)
     });
     let answer = match es.search(&index_of(metrics_index), &query).await {
         Ok(a) => a,
-        Err(EsError::Rejected(m)) if m.contains("index_not_found_exception") => return Ok(Vec::new()),
+        Err(EsError::Rejected(m)) if m.contains("index_not_found_exception") => {
+            return Ok(Vec::new());
+        }
         Err(e) => return Err(e),
     };
     Ok(flags_of(&answer))
@@ -178,7 +192,11 @@ pub fn live_line(flags: &[LiveFlag]) -> Option<String> {
         })
         .collect();
     let more = flags.len().saturating_sub(named.len());
-    let tail = if more > 0 { format!(" and {more} more") } else { String::new() };
+    let tail = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
     Some(format!(
         "generators saturated: {}{tail}; their latencies may be the generator's",
         named.join(", ")
@@ -200,7 +218,10 @@ mod tests {
         let bees: Vec<&str> = flags.iter().map(|f| f.bee.as_str()).collect();
         assert_eq!(bees, ["bee-2", "bee-3"]);
         let line = live_line(&flags).unwrap();
-        assert!(line.contains("bee-2 (CPU 97 %), bee-3 (swapping)"), "{line}");
+        assert!(
+            line.contains("bee-2 (CPU 97 %), bee-3 (swapping)"),
+            "{line}"
+        );
         assert_eq!(live_line(&[]), None);
     }
 }

@@ -73,7 +73,11 @@ pub fn bee_order(a: &str, b: &str) -> Ordering {
     let split = |s: &str| {
         let digits = s.len() - s.trim_end_matches(|c: char| c.is_ascii_digit()).len();
         let (head, num) = s.split_at(s.len() - digits);
-        (head.to_string(), num.trim_start_matches('0').len(), num.to_string())
+        (
+            head.to_string(),
+            num.trim_start_matches('0').len(),
+            num.to_string(),
+        )
     };
     split(a).cmp(&split(b))
 }

@@ -178,7 +178,10 @@ mod tests {
         hot.bee = "bee-7".into();
         let note = verdict_note(&[calm, hot]).unwrap();
         assert!(note.contains("may reflect the load generators"), "{note}");
-        assert!(note.contains("1 of 2 bee(s) flagged: bee-7 (CPU above 80 %"), "{note}");
+        assert!(
+            note.contains("1 of 2 bee(s) flagged: bee-7 (CPU above 80 %"),
+            "{note}"
+        );
         assert!(!note.contains("bee-1"), "{note}");
     }
 }

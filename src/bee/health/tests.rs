@@ -4,7 +4,8 @@
 use super::*;
 
 const STAT: &str = "cpu  100 5 50 800 20 3 2 0 0 0\ncpu0 50 2 25 400 10 1 1 0 0 0\nintr 1\n";
-const MEMINFO: &str = "MemTotal:       8000000 kB\nMemFree:         1000000 kB\nMemAvailable:    6000000 kB\n";
+const MEMINFO: &str =
+    "MemTotal:       8000000 kB\nMemFree:         1000000 kB\nMemAvailable:    6000000 kB\n";
 const VMSTAT: &str = "nr_free_pages 1\npswpin 40\npswpout 2\npgfault 9\n";
 const NET_DEV: &str = "Inter-|   Receive |  Transmit\n face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets\n    lo: 999 1 0 0 0 0 0 0 999 1 0 0 0 0 0 0\n  eth0: 1000 10 0 0 0 0 0 0 300 3 0 0 0 0 0 0\n  eth1: 24 1 0 0 0 0 0 0 6 1 0 0 0 0 0 0\n";
 
@@ -39,7 +40,10 @@ fn rates_come_from_two_readings() {
     let s = sample(&a, &b, 33.0, 2.0, 7);
     assert_eq!(s.cpu_pct, 90.0);
     assert_eq!(s.swap_pages_per_s, 10.0);
-    assert_eq!((s.net_rx_bytes_per_s, s.net_tx_bytes_per_s), (2_000.0, 1_000.0));
+    assert_eq!(
+        (s.net_rx_bytes_per_s, s.net_tx_bytes_per_s),
+        (2_000.0, 1_000.0)
+    );
     // Counters that went backwards (a wrapped interface) are not negative.
     let back = sample(&b, &a, 33.0, 2.0, 7);
     assert_eq!((back.cpu_pct, back.net_rx_bytes_per_s), (0.0, 0.0));

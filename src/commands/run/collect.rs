@@ -33,10 +33,8 @@ pub async fn collect(
         prefix: plan.run.results_prefix(),
         dir: dir.to_path_buf(),
     };
-    Ok(gather::gather(&place, plan, ui)
-        .await?
-        .map(|g| Collected {
-            summary: g.summary,
-            files: g.bees,
-        }))
+    Ok(gather::gather(&place, plan, ui).await?.map(|g| Collected {
+        summary: g.summary,
+        files: g.bees,
+    }))
 }

@@ -63,7 +63,9 @@ impl Place<'_> {
     async fn fetch(&self, name: &str) -> anyhow::Result<PathBuf> {
         match self {
             Place::Local(dir) => Ok(dir.join(name)),
-            Place::S3 { s3, bucket, dir, .. } => {
+            Place::S3 {
+                s3, bucket, dir, ..
+            } => {
                 let path = dir.join(name.rsplit('/').next().unwrap_or(name));
                 s3.get_to_file(bucket, name, &path).await?;
                 Ok(path)
@@ -82,7 +84,11 @@ pub struct Gathered {
 
 /// Merges the bees' summaries, reading the JTL of any bee whose summary
 /// cannot be used. `None` when the bees left nothing.
-pub async fn gather(place: &Place<'_>, plan: &Plan, ui: &Reporter) -> anyhow::Result<Option<Gathered>> {
+pub async fn gather(
+    place: &Place<'_>,
+    plan: &Plan,
+    ui: &Reporter,
+) -> anyhow::Result<Option<Gathered>> {
     let bees = beemerge::group(place.names().await?);
     if bees.is_empty() {
         return Ok(None);
@@ -106,7 +112,11 @@ pub async fn gather(place: &Place<'_>, plan: &Plan, ui: &Reporter) -> anyhow::Re
             "results: merged {} bee summar{}{} in {:.1} s ({:.1} s fetching)",
             merged.merged,
             if merged.merged == 1 { "y" } else { "ies" },
-            if read > 0 { format!(", read {read} bee JTL(s)") } else { String::new() },
+            if read > 0 {
+                format!(", read {read} bee JTL(s)")
+            } else {
+                String::new()
+            },
             started.elapsed().as_secs_f64(),
             fetched.as_secs_f64()
         ));
@@ -124,7 +134,10 @@ pub async fn gather(place: &Place<'_>, plan: &Plan, ui: &Reporter) -> anyhow::Re
 
 /// Fetches every bee's summary (several at once); bees without one, or
 /// whose fetch failed, come back as unusable.
-async fn fetch_summaries(place: &Place<'_>, bees: &[BeeFiles]) -> (Vec<(String, PathBuf)>, Vec<(String, Unusable)>) {
+async fn fetch_summaries(
+    place: &Place<'_>,
+    bees: &[BeeFiles],
+) -> (Vec<(String, PathBuf)>, Vec<(String, Unusable)>) {
     let results: Vec<(String, Result<PathBuf, Unusable>)> = futures_util::stream::iter(bees)
         .map(|b| async move {
             let got = match &b.summary {
@@ -161,7 +174,10 @@ async fn read_jtls(
 ) -> anyhow::Result<usize> {
     let mut paths = Vec::new();
     for (n, (bee, why)) in unusable.iter().enumerate() {
-        let jtl = bees.iter().find(|b| &b.bee == bee).and_then(|b| b.jtl.as_ref());
+        let jtl = bees
+            .iter()
+            .find(|b| &b.bee == bee)
+            .and_then(|b| b.jtl.as_ref());
         let said = match jtl {
             Some(_) => format!("{bee}: {why}; reading its JTL instead"),
             None => format!("{bee}: {why}, and no JTL: its samples are not in the results"),
@@ -188,7 +204,11 @@ async fn read_jtls(
     })
     .await
     .context("the results reader stopped")??;
-    merged.malformed += analysis.files.iter().map(|f| f.malformed.count).sum::<u64>();
+    merged.malformed += analysis
+        .files
+        .iter()
+        .map(|f| f.malformed.count)
+        .sum::<u64>();
     merged.aggregate.absorb(analysis.aggregate);
     Ok(n)
 }

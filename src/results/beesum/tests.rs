@@ -30,12 +30,20 @@ fn bee_jtl(bee: usize, rows: usize) -> String {
     let labels = ["home", "search, filtered", "checkout", "api/items", "rare"];
     let start = BASE_TS + bee as i64 * 7_321;
     // Bee 0 runs two hours (a coarse interval), the others seconds to minutes.
-    let span_ms = if bee == 0 { 7_200_000 } else { 5_000 + (bee as i64 % 7) * 40_000 };
+    let span_ms = if bee == 0 {
+        7_200_000
+    } else {
+        5_000 + (bee as i64 % 7) * 40_000
+    };
     let mut out = String::from(HEADER);
     for i in 0..rows {
-        let li = if bee % 3 == 1 { i % 3 } else { i % labels.len() };
+        let li = if bee % 3 == 1 {
+            i % 3
+        } else {
+            i % labels.len()
+        };
         let label = labels[li];
-        let median = 20.0 * (li as f64 + 1.0) * if bee % 5 == 0 { 4.0 } else { 1.0 };
+        let median = 20.0 * (li as f64 + 1.0) * if bee.is_multiple_of(5) { 4.0 } else { 1.0 };
         let (u1, u2) = (rng.next().max(1e-12), rng.next());
         let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
         let mut elapsed = median * (0.8 * z).exp();
@@ -45,7 +53,11 @@ fn bee_jtl(bee: usize, rows: usize) -> String {
         let elapsed = elapsed.round() as u64;
         let ok = rng.next() > 0.03;
         let ts = start + (span_ms as f64 * i as f64 / rows as f64) as i64;
-        let quoted = if label.contains(',') { format!("\"{label}\"") } else { label.to_string() };
+        let quoted = if label.contains(',') {
+            format!("\"{label}\"")
+        } else {
+            label.to_string()
+        };
         out.push_str(&format!(
             "{ts},{elapsed},{quoted},{},OK,t 1-1,text,{ok},,100,10,1,1,http://t/,1,0,0\n",
             if ok { 200 } else { 500 }
@@ -79,17 +91,32 @@ fn comparable(s: &Summary) -> BTreeMap<String, String> {
     for l in s.labels.iter().chain(s.total.as_ref()) {
         let mut l = l.clone();
         let h = l.histogram().unwrap();
-        let hist: Vec<(u64, u64)> = h.iter_recorded().map(|v| (v.value_iterated_to(), v.count_at_value())).collect();
+        let hist: Vec<(u64, u64)> = h
+            .iter_recorded()
+            .map(|v| (v.value_iterated_to(), v.count_at_value()))
+            .collect();
         l.histogram = format!("{hist:?}");
         l.hist = None;
-        out.insert(format!("label {}", l.label), serde_json::to_string(&l).unwrap());
+        out.insert(
+            format!("label {}", l.label),
+            serde_json::to_string(&l).unwrap(),
+        );
     }
     let series = s.series.as_ref().unwrap();
-    out.insert("interval".into(), format!("{} {}", series.interval_ms, series.start_ms));
+    out.insert(
+        "interval".into(),
+        format!("{} {}", series.interval_ms, series.start_ms),
+    );
     for (name, points) in &series.labels.0 {
-        out.insert(format!("series {name}"), serde_json::to_string(points).unwrap());
+        out.insert(
+            format!("series {name}"),
+            serde_json::to_string(points).unwrap(),
+        );
     }
-    out.insert("range".into(), format!("{:?} {:?} {}", s.start, s.end, s.malformed));
+    out.insert(
+        "range".into(),
+        format!("{:?} {:?} {}", s.start, s.end, s.malformed),
+    );
     out
 }
 
@@ -104,7 +131,10 @@ fn merged_equals_parsed(n: usize, rows: usize) {
         assert_eq!(merged.merged, n);
         let got = Summary::from_aggregate(&merged.aggregate, merged.malformed);
         let (want, got) = (comparable(&want), comparable(&got));
-        assert_eq!(want.keys().collect::<Vec<_>>(), got.keys().collect::<Vec<_>>());
+        assert_eq!(
+            want.keys().collect::<Vec<_>>(),
+            got.keys().collect::<Vec<_>>()
+        );
         for (k, v) in &want {
             assert_eq!(v, &got[k], "{n} bees, {threads} threads: {k} differs");
         }
@@ -164,11 +194,21 @@ fn another_format_version_is_refused_before_reading_on() {
     let text = String::from_utf8(bytes).unwrap();
     let v2 = text.replace("\"format_version\":1", "\"format_version\":2");
     assert_eq!(refused(v2.as_bytes()), Unusable::OtherVersion("2".into()));
-    assert!(refused(v2.as_bytes()).to_string().contains("format_version 2, this stampede merges 1"));
+    assert!(
+        refused(v2.as_bytes())
+            .to_string()
+            .contains("format_version 2, this stampede merges 1")
+    );
     let other = text.replace(FORMAT, "something-else");
-    assert!(matches!(refused(other.as_bytes()), Unusable::NotBeeSummary(_)));
+    assert!(matches!(
+        refused(other.as_bytes()),
+        Unusable::NotBeeSummary(_)
+    ));
     // summary.json is not a bee summary.
-    assert!(matches!(refused(b"{\"labels\": []}"), Unusable::NotBeeSummary(_)));
+    assert!(matches!(
+        refused(b"{\"labels\": []}"),
+        Unusable::NotBeeSummary(_)
+    ));
 }
 
 #[test]
@@ -211,6 +251,9 @@ fn unusable_files_are_handed_back_and_the_rest_merged() {
     assert_eq!(merged.merged, 2);
     assert_eq!(
         merged.unusable,
-        [("bee-2".to_string(), Unusable::Truncated(100)), ("bee-9".to_string(), Unusable::Missing)]
+        [
+            ("bee-2".to_string(), Unusable::Truncated(100)),
+            ("bee-9".to_string(), Unusable::Missing)
+        ]
     );
 }

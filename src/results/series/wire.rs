@@ -64,7 +64,9 @@ fn put_varint(out: &mut Vec<u8>, mut v: u64) {
 /// Decodes [`encode_bins`]' text, calling `f(bin, count)`; fails on bad
 /// base64, a cut varint or a bin out of range.
 pub fn decode_bins(text: &str, mut f: impl FnMut(usize, u64)) -> Result<(), String> {
-    let bytes = B64.decode(text).map_err(|e| format!("bins are not base64: {e}"))?;
+    let bytes = B64
+        .decode(text)
+        .map_err(|e| format!("bins are not base64: {e}"))?;
     let mut at = 0;
     let mut bin = 0u64;
     while at < bytes.len() {
