@@ -206,6 +206,11 @@ fn bee_signals_ready_and_done_and_uploads_its_jtl() {
     assert_eq!(summary["rows"], rows);
     let samples = summary["generator"]["samples"].as_u64().unwrap();
     assert!(samples >= 1, "{}", summary["generator"]);
-    let health = es_count(&es, "stampede-bees-health", &run_id, Some("i-0123456789abcdef0"));
+    let health = es_count(
+        &es,
+        "stampede-bees-health",
+        &run_id,
+        Some("i-0123456789abcdef0"),
+    );
     assert_eq!(health, samples, "one health document per sample");
 }
