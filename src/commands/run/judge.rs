@@ -51,6 +51,19 @@ impl RunVerdict {
         Self::new(Outcome::of_error(err), format!("{err:#}"))
     }
 
+    /// Sets the message (why the run ended as it did), keeping the note
+    /// on saturated generators: it holds whatever else went wrong.
+    pub fn say(&mut self, message: String) {
+        let note = self
+            .summary
+            .as_ref()
+            .and_then(|s| generators::verdict_note(&s.generators));
+        self.message = Some(match note {
+            Some(n) => format!("{message}; {n}"),
+            None => message,
+        });
+    }
+
     /// A verdict without results.
     pub fn new(outcome: Outcome, message: impl Into<Option<String>>) -> Self {
         RunVerdict {

@@ -163,7 +163,7 @@ pub async fn run(
             v.outcome = Outcome::Interrupted {
                 code: interrupt.exit_code().unwrap_or(exit::SIGTERM),
             };
-            v.message = Some(
+            v.say(
                 "interrupted: the bees were stopped; the summary holds what they measured until then"
                     .to_string(),
             );
@@ -172,7 +172,7 @@ pub async fn run(
         Ended::TimedOut => {
             let mut v = results(plan, args, ui, &results_dir, correlation).await;
             v.outcome = Outcome::TimedOut;
-            v.message = Some(format!(
+            v.say(format!(
                 "the run took longer than its timeout of {}s; the summary holds what the bees measured until then",
                 plan.timeout.as_secs()
             ));
@@ -182,7 +182,7 @@ pub async fn run(
             let mut v = results(plan, args, ui, &results_dir, correlation).await;
             if let Some(reason) = failure {
                 v.outcome = Outcome::Failed;
-                v.message = Some(reason);
+                v.say(reason);
             }
             v
         }

@@ -284,7 +284,7 @@ async fn judge(
                 )
                 .await;
                 v.outcome = Outcome::Failed;
-                v.message = Some(why);
+                v.say(why);
                 return v;
             }
             judge::record_failure(plan, args, ui, stack_events(f.history()));
