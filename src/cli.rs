@@ -281,6 +281,10 @@ pub struct AnalyzeArgs {
     /// Write the summary (with histograms) as JSON.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Write a bee summary (`<bee id>.summary.json`, the form `run`
+    /// merges), e.g. to replace one a bee could not upload.
+    #[arg(long, value_name = "FILE")]
+    pub bee_summary: Option<PathBuf>,
     /// Write a markdown summary.
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,

@@ -119,3 +119,33 @@ fn a_file_without_valid_rows_exits_2() {
         "{out:?}"
     );
 }
+
+/// `analyze --bee-summary` writes the form `run` merges, named by its bee;
+/// a file not named `<bee id>.summary.json` is refused with exit 2.
+#[test]
+fn a_bee_summary_is_written_from_a_jtl() {
+    let dir = tempfile::tempdir().unwrap();
+    let to = dir.path().join("bee-9.summary.json");
+    let out = run(stampede()
+        .arg("analyze")
+        .arg(fixture("jtl/jmeter-5.6.3.jtl"))
+        .arg("--bee-summary")
+        .arg(&to));
+    assert_eq!(out.code, 0, "{out:?}");
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&to).unwrap()).unwrap();
+    assert_eq!(s["format"], "stampede-bee-summary");
+    assert_eq!(
+        (s["bee"].as_str(), s["rows"].as_u64()),
+        (Some("bee-9"), Some(92))
+    );
+    let bad = dir.path().join("bee-9.json");
+    let out = run(stampede()
+        .arg("analyze")
+        .arg(fixture("jtl/jmeter-5.6.3.jtl"))
+        .arg("--bee-summary")
+        .arg(&bad));
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("<bee id>.summary.json"), "{out:?}");
+    assert!(!bad.exists());
+}

@@ -195,4 +195,22 @@ fn bee_signals_ready_and_done_and_uploads_its_jtl() {
     assert!(rows > 10, "JMeter ran: {rows} rows");
     assert_eq!(data["rows_shipped"], rows);
     assert_eq!(es_count(&es, "stampede-bees", &run_id, None), rows);
+    // Its own summary beside the JTL, counting the same rows, with its
+    // health; and that health, once a second, in the health index.
+    let key = format!("stampede/{run_id}/results/i-0123456789abcdef0.summary.json");
+    let summary = workdir.path().join("bee.summary.json");
+    crate::lifecycle::download(&url, &key, &summary);
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(summary["format"], "stampede-bee-summary");
+    assert_eq!(summary["rows"], rows);
+    let samples = summary["generator"]["samples"].as_u64().unwrap();
+    assert!(samples >= 1, "{}", summary["generator"]);
+    let health = es_count(
+        &es,
+        "stampede-bees-health",
+        &run_id,
+        Some("i-0123456789abcdef0"),
+    );
+    assert_eq!(health, samples, "one health document per sample");
 }

@@ -179,6 +179,8 @@ fn an_unreachable_search_cluster_is_one_warning_and_the_run_summarises() {
     let warnings: Vec<&str> = stdout
         .lines()
         .filter(|l| l.starts_with("warning:"))
+        // This machine may be too busy for its bee: that is said too.
+        .filter(|l| !l.contains("may reflect the load generators"))
         .collect();
     assert_eq!(warnings.len(), 1, "{stdout}");
     assert!(

@@ -6,6 +6,7 @@ mod support;
 mod analyze;
 mod bee_binary;
 mod bees;
+mod beesum;
 mod external_jtl;
 mod gate;
 mod laptop;

@@ -3,8 +3,10 @@
 //! shipping its rows, uploads the JTL and signals Done.
 
 pub mod config;
+pub mod health;
 mod jmeter;
 pub mod signal;
+mod summary;
 pub mod trail;
 
 use std::io::Write;
@@ -156,7 +158,9 @@ async fn protocol(
     let shipper = start_shipping(cfg, &id, &jtl, done_rx, log).await;
     let jmeter = cfg.jmeter.clone().unwrap_or_else(|| "jmeter".into());
     let props: Vec<(String, String)> = cfg.properties.clone().into_iter().collect();
+    let health = summary::Health::start(cfg, &id, log).await;
     let ended = jmeter::run(&jmeter, &testcase, &jtl, &props, cfg.hard_timeout(), stop).await;
+    let generator = health.finish().await;
     let _ = done_tx.send(true);
     let shipped = match shipper {
         Some(h) => Some(h.await.context("the shipper stopped")?),
@@ -164,6 +168,7 @@ async fn protocol(
     };
     let ended = ended?;
     let uploaded = upload(cfg, clients.as_ref(), &id, &jtl).await?;
+    summary::upload(cfg, clients.as_ref(), &id, &jtl, generator, log).await;
     let failure = failure(&ended, &jtl);
     // Shipping feeds the live view; the JTL is the record the results are
     // made from. Rows not shipped are reported in the reason, and do not

@@ -7,10 +7,13 @@ use anyhow::Context;
 use crate::cli::{AnalyzeArgs, GlobalArgs, OutputMode};
 use crate::report;
 use crate::results::aggregate::capped_notice;
+use crate::results::beesum::BeeSummary;
 use crate::results::{self, ResultsError, Summary, table};
 
 /// Reads the files and prints (and optionally writes) the summary.
 pub async fn run(global: &GlobalArgs, args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
+    // Checked first: a bad name must not leave the other outputs half-done.
+    let bee = args.bee_summary.as_deref().map(bee_of).transpose()?;
     let paths = args.jtl.clone();
     let analysis = tokio::task::spawn_blocking(move || {
         results::analyze_paths(&paths, results::default_workers())
@@ -49,6 +52,11 @@ pub async fn run(global: &GlobalArgs, args: AnalyzeArgs) -> anyhow::Result<ExitC
         std::fs::write(path, summary.to_json())
             .with_context(|| format!("writing {}", path.display()))?;
     }
+    if let (Some(path), Some(bee)) = (&args.bee_summary, &bee) {
+        let rows = analysis.files.iter().map(|f| f.rows).sum();
+        let s = BeeSummary::of(bee, &analysis.aggregate, rows, malformed, None);
+        std::fs::write(path, s.to_json()).with_context(|| format!("writing {}", path.display()))?;
+    }
     if let Some(path) = &args.html {
         // Through the JSON, as `stampede report` reads it: the same page.
         let (summary, extras) = report::input::parse_summary(path, &summary.to_json())
@@ -70,4 +78,19 @@ pub async fn run(global: &GlobalArgs, args: AnalyzeArgs) -> anyhow::Result<ExitC
         print!("{}", table::text(&summary));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The bee a summary file is named after: `bee-7.summary.json` is bee-7's.
+fn bee_of(path: &std::path::Path) -> Result<String, crate::exit::InputError> {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_suffix(crate::results::beemerge::SUMMARY_SUFFIX))
+        .filter(|b| !b.is_empty())
+        .map(String::from)
+        .ok_or_else(|| {
+            crate::exit::InputError(format!(
+                "{}: a bee summary's name is <bee id>.summary.json",
+                path.display()
+            ))
+        })
 }

@@ -3,6 +3,7 @@
 
 pub mod doc;
 pub mod es;
+pub mod health;
 pub mod live;
 pub mod patience;
 pub mod ship;

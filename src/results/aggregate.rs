@@ -184,6 +184,14 @@ impl Aggregate {
         i
     }
 
+    /// The index of `label`, added (with no samples) if new.
+    pub(crate) fn label_index(&mut self, label: &str) -> usize {
+        match self.index.get(label.as_bytes()) {
+            Some(&i) => i,
+            None => self.insert(label.as_bytes()),
+        }
+    }
+
     /// Adds everything in `other`.
     pub fn merge(&mut self, other: &Aggregate) {
         for (j, (label, stats)) in other.labels.iter().enumerate() {

@@ -2,6 +2,9 @@
 
 pub mod aggregate;
 pub mod analyze;
+pub mod beemerge;
+pub mod beesum;
+pub mod generators;
 pub mod inflate;
 pub mod jtl;
 pub mod layout;

@@ -388,8 +388,12 @@ fn quantiles(c: &Cells, b: usize, n: u64, qs: [f64; 3]) -> [Option<u64>; 3] {
 }
 
 mod json;
+mod wire;
 
 pub use json::{OrderedLabels, Points, SeriesSummary};
+pub use wire::WireSeries;
+#[cfg(test)]
+pub use wire::encode_bins;
 
 #[cfg(test)]
 mod tests;

@@ -90,6 +90,9 @@ pub struct Summary {
     /// annotation shape).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<crate::events::Event>,
+    /// Each bee's own health over the run (SCHEMA.md `generators`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub generators: Vec<super::generators::GeneratorSummary>,
 }
 
 /// A phase and when the run entered it.

@@ -13,6 +13,7 @@ use crate::exit::{self, Outcome};
 use crate::gate::{self, Baseline, Gate, Verdict};
 use crate::monitor::watcher::Correlation;
 use crate::report;
+use crate::results::generators;
 use crate::results::store::Store;
 use crate::results::summary::{RunFacts, StackEventRecord};
 use crate::results::{self, Summary, table};
@@ -51,6 +52,19 @@ impl RunVerdict {
         Self::new(Outcome::of_error(err), format!("{err:#}"))
     }
 
+    /// Sets the message (why the run ended as it did), keeping the note
+    /// on saturated generators: it holds whatever else went wrong.
+    pub fn say(&mut self, message: String) {
+        let note = self
+            .summary
+            .as_ref()
+            .and_then(|s| generators::verdict_note(&s.generators));
+        self.message = Some(match note {
+            Some(n) => format!("{message}; {n}"),
+            None => message,
+        });
+    }
+
     /// A verdict without results.
     pub fn new(outcome: Outcome, message: impl Into<Option<String>>) -> Self {
         RunVerdict {
@@ -86,7 +100,7 @@ async fn results_inner(
     correlation: Correlation,
 ) -> anyhow::Result<RunVerdict> {
     let report_dir = args.report.clone();
-    let collected = collect::collect(&clients.s3, plan, &report_dir.join("jtl")).await?;
+    let collected = collect::collect(&clients.s3, plan, &report_dir.join("jtl"), ui).await?;
     let Some(collected) = collected else {
         return Ok(RunVerdict::new(
             Outcome::NoResults,
@@ -163,6 +177,14 @@ pub async fn conclude(
             "build {} is now the baseline of {}",
             plan.build.number, plan.build.job
         ));
+    }
+    // A saturated generator measured itself: the verdict says so, whatever
+    // the gate made of the numbers.
+    if let Some(note) = generators::verdict_note(&summary.generators) {
+        verdict.message = Some(match verdict.message.take() {
+            Some(m) => format!("{m}; {note}"),
+            None => note,
+        });
     }
     verdict.summary = Some(summary);
     Ok(verdict)

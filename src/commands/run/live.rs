@@ -7,6 +7,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::OutputMode;
 use crate::metrics::es::Es;
+use crate::metrics::health;
 use crate::metrics::live::{self, JtlLive};
 use crate::stack::phase::Phase;
 use crate::ui::Reporter;
@@ -44,6 +45,16 @@ impl Source {
             Source::None => Err("no source".into()),
         }
     }
+
+    /// The line naming saturated bees, from their health documents.
+    async fn generators_line(&self) -> Option<String> {
+        let Source::Es { es, index, run_id } = self else {
+            return None;
+        };
+        let now = chrono::Utc::now().timestamp_millis();
+        let flags = health::live_flags(es, index, run_id, now).await.ok()?;
+        health::live_line(&flags)
+    }
 }
 
 /// Shows live metrics from when the phase reaches testing until `stop`.
@@ -65,6 +76,7 @@ pub async fn show(mut source: Source, ui: &Reporter, labels: bool, stop: &Cancel
     }
     let mut last_line: Option<Instant> = None;
     let mut failing = false;
+    let mut generators: Option<String> = None;
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
@@ -79,6 +91,14 @@ pub async fn show(mut source: Source, ui: &Reporter, labels: bool, stop: &Cancel
                 }
                 last_line = Some(Instant::now());
                 ui.metrics(&l.line(), json!(l));
+                // Said when it changes, not every poll.
+                let line = source.generators_line().await;
+                if line != generators {
+                    if let Some(g) = &line {
+                        ui.warn(g);
+                    }
+                    generators = line;
+                }
                 if labels && ui.mode() != OutputMode::Json {
                     ui.block(&l.label_lines());
                 }

@@ -2,7 +2,7 @@
 //! signalling a local coordinator; results under the report folder; live
 //! metrics from the cluster when one is configured, else from the JTLs.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
@@ -13,7 +13,7 @@ use tokio::process::{Child, Command};
 use tokio_util::sync::CancellationToken;
 
 use super::judge::{self, RunVerdict};
-use super::{beeconf, collect, live, monitor};
+use super::{beeconf, gather, live, monitor};
 use crate::bee::{BeeConfig, Coordinator};
 use crate::blueprint::{Plan, Target};
 use crate::cli::RunArgs;
@@ -168,7 +168,7 @@ pub async fn run(
             v.outcome = Outcome::Interrupted {
                 code: interrupt.exit_code().unwrap_or(exit::SIGTERM),
             };
-            v.message = Some(
+            v.say(
                 "interrupted: the bees were stopped; the summary holds what they measured until then"
                     .to_string(),
             );
@@ -177,7 +177,7 @@ pub async fn run(
         Ended::TimedOut => {
             let mut v = results(plan, args, ui, &results_dir, correlation).await;
             v.outcome = Outcome::TimedOut;
-            v.message = Some(format!(
+            v.say(format!(
                 "the run took longer than its timeout of {}s; the summary holds what the bees measured until then",
                 plan.timeout.as_secs()
             ));
@@ -187,7 +187,7 @@ pub async fn run(
             let mut v = results(plan, args, ui, &results_dir, correlation).await;
             if let Some(reason) = failure {
                 v.outcome = Outcome::Failed;
-                v.message = Some(reason);
+                v.say(reason);
             }
             v
         }
@@ -212,7 +212,7 @@ fn clear_own_results(report: &Path, results_dir: &Path) -> anyhow::Result<()> {
     for entry in entries.filter_map(Result::ok) {
         let name = entry.file_name().to_string_lossy().into_owned();
         let own = name.strip_prefix("bee-").is_some_and(|n| {
-            [".jtl.gz", ".log", ".summary.json"]
+            [".jtl.gz", ".log", ".summary.json", ".summary.json.part"]
                 .iter()
                 .filter_map(|suffix| n.strip_suffix(suffix))
                 .any(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
@@ -231,7 +231,7 @@ fn clear_own_results(report: &Path, results_dir: &Path) -> anyhow::Result<()> {
 
 /// Files removed when dropped.
 #[derive(Default)]
-struct RemoveOnDrop(Vec<PathBuf>);
+struct RemoveOnDrop(Vec<std::path::PathBuf>);
 
 impl Drop for RemoveOnDrop {
     fn drop(&mut self) {
@@ -373,25 +373,17 @@ async fn results(
     dir: &Path,
     correlation: Correlation,
 ) -> RunVerdict {
-    let paths: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|d| {
-            d.filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.to_string_lossy().ends_with(".jtl.gz"))
-                .collect()
-        })
-        .unwrap_or_default();
-    if paths.is_empty() {
-        return RunVerdict::new(
-            Outcome::NoResults,
-            format!("no results: no bee left a JTL in {}", dir.display()),
-        );
-    }
-    let files = paths.len();
-    let mut summary = match collect::summarise(plan, paths).await {
-        Ok(s) => s,
+    let gathered = match gather::gather(&gather::Place::Local(dir.to_path_buf()), plan, ui).await {
+        Ok(Some(g)) => g,
+        Ok(None) => {
+            return RunVerdict::new(
+                Outcome::NoResults,
+                format!("no results: no bee left a JTL in {}", dir.display()),
+            );
+        }
         Err(e) => return RunVerdict::failed(&e),
     };
+    let (mut summary, files) = (gathered.summary, gathered.bees);
     correlation.apply(&mut summary);
     match judge::conclude(plan, args, ui, summary, files, None).await {
         Ok(v) => v,

@@ -4,6 +4,7 @@ pub(super) mod beebin;
 mod beeconf;
 mod collect;
 mod fleet;
+mod gather;
 mod judge;
 mod live;
 mod local;
@@ -319,7 +320,7 @@ async fn judge(
                 )
                 .await;
                 v.outcome = Outcome::Failed;
-                v.message = Some(why);
+                v.say(why);
                 return v;
             }
             judge::record_failure(plan, args, ui, stack_events(f.history()));
