@@ -252,6 +252,8 @@ async fn start_shipping(
         bee: id.to_string(),
         run_id: cfg.run_id.clone(),
         max_backoff: Duration::from_secs(10),
+        rows: target.rows,
+        rollup_interval_ms: target.rollup_interval_ms,
     };
     let jtl = jtl.to_path_buf();
     Some(tokio::spawn(async move {
