@@ -13,6 +13,7 @@ mod lint;
 mod monitor;
 mod render;
 mod report;
+mod rollup;
 mod shipping;
 mod stacks;
 mod trust;
