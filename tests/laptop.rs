@@ -245,7 +245,8 @@ fn a_bee_against_a_full_index_finishes_and_the_run_reports_the_loss() {
         .find(|l| l.starts_with("warning: bee-1: "))
         .unwrap_or_else(|| panic!("no loss reported: {stdout}"));
     assert!(
-        loss.contains(&format!("{rows} of {rows} rows not shipped"))
+        loss.contains(&format!("{rows} of {rows} rows and "))
+            && loss.contains("rollup documents not shipped")
             && loss.contains("disk usage exceeded flood-stage watermark"),
         "{loss}"
     );
