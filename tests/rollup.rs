@@ -61,7 +61,9 @@ fn exact(values: &mut [u64], q: f64) -> f64 {
 
 fn ship(es: &str, index: &str, run_id: &str, bee: &str, path: &std::path::Path) -> Output {
     run(stampede()
-        .args(["--output", "json", "ship", "--rows", "none", "--index", index])
+        .args([
+            "--output", "json", "ship", "--rows", "none", "--index", index,
+        ])
         .args(["--bee", bee, "--run-id", run_id, "--es", es])
         .arg(path))
 }
@@ -71,7 +73,15 @@ fn live_view(es: &str, index: &str, run_id: &str, since_ms: i64) -> serde_json::
     // A refresh, so the poll sees every document shipped.
     es_count(es, &format!("{index}-rollup"), run_id, None);
     let out = run(stampede()
-        .args(["live-view", "--es", es, "--index", index, "--run-id", run_id])
+        .args([
+            "live-view",
+            "--es",
+            es,
+            "--index",
+            index,
+            "--run-id",
+            run_id,
+        ])
         .arg(format!("--since-ms={since_ms}")));
     assert_eq!(out.code, 0, "{out:?}");
     let line: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
@@ -109,14 +119,26 @@ fn merged_rollups_give_exact_percentiles_for_1_2_and_50_bees() {
         let mut ms: Vec<u64> = all.iter().map(|(_, v)| *v).collect();
         for (q, key) in [(0.95, "p95"), (0.99, "p99")] {
             let want = exact(&mut ms, q);
-            within_1pct(live["overall"][key].as_f64().unwrap(), want, &format!("{bees} bees {key}"));
+            within_1pct(
+                live["overall"][key].as_f64().unwrap(),
+                want,
+                &format!("{bees} bees {key}"),
+            );
         }
         for l in live["labels"].as_array().unwrap() {
             let name = l["label"].as_str().unwrap();
-            let mut mine: Vec<u64> = all.iter().filter(|(n, _)| n == name).map(|(_, v)| *v).collect();
+            let mut mine: Vec<u64> = all
+                .iter()
+                .filter(|(n, _)| n == name)
+                .map(|(_, v)| *v)
+                .collect();
             assert_eq!(l["samples"].as_u64(), Some(mine.len() as u64));
             let want = exact(&mut mine, 0.99);
-            within_1pct(l["overall"]["p99"].as_f64().unwrap(), want, &format!("{bees} bees {name} p99"));
+            within_1pct(
+                l["overall"]["p99"].as_f64().unwrap(),
+                want,
+                &format!("{bees} bees {name} p99"),
+            );
         }
     }
 }
@@ -136,11 +158,20 @@ fn a_reship_overwrites_rollups_instead_of_adding() {
     for _ in 0..2 {
         let out = ship(&es, index, &run_id, "b", &path);
         assert_eq!(out.code, 0, "{out:?}");
-        let result: serde_json::Value = serde_json::from_str(out.stdout.lines().last().unwrap()).unwrap();
-        assert_eq!((&result["rows"], &result["samples"]), (&0.into(), &5_000.into()), "{result}");
+        let result: serde_json::Value =
+            serde_json::from_str(out.stdout.lines().last().unwrap()).unwrap();
+        assert_eq!(
+            (&result["rows"], &result["samples"]),
+            (&0.into(), &5_000.into()),
+            "{result}"
+        );
     }
     let live = live_view(&es, index, &run_id, start);
-    assert_eq!(live["samples"].as_u64(), Some(values.len() as u64), "{live}");
+    assert_eq!(
+        live["samples"].as_u64(),
+        Some(values.len() as u64),
+        "{live}"
+    );
     // No raw rows: the results index (if it exists at all) has none.
     let raw = crate::shipping::es_call(
         "POST",
@@ -164,12 +195,21 @@ fn rows(from: usize, n: usize) -> String {
         .collect()
 }
 
-/// The cluster's own sums over the rollups of `run_id`.
-fn rollup_sums(es: &str, index: &str, run_id: &str) -> (u64, u64) {
+/// The cluster's own sums (samples, errors) over the rollups of `run_id`.
+pub fn rollup_sums(es: &str, index: &str, run_id: &str) -> (u64, u64) {
+    rollup_sums_of(es, index, run_id, None)
+}
+
+/// [`rollup_sums`] of one bee, or of all when `bee` is `None`.
+pub fn rollup_sums_of(es: &str, index: &str, run_id: &str, bee: Option<&str>) -> (u64, u64) {
+    let mut filter = vec![serde_json::json!({ "term": { "run_id": run_id } })];
+    if let Some(b) = bee {
+        filter.push(serde_json::json!({ "term": { "bee": b } }));
+    }
     let answer = es_search(
         es,
         &format!("{index}-rollup"),
-        &serde_json::json!({ "size": 0, "query": { "term": { "run_id": run_id } },
+        &serde_json::json!({ "size": 0, "query": { "bool": { "filter": filter } },
             "aggs": { "n": { "sum": { "field": "count" } }, "e": { "sum": { "field": "errors" } } } }),
     );
     let get = |k: &str| answer["aggregations"][k]["value"].as_f64().unwrap_or(-1.0) as u64;
@@ -191,7 +231,9 @@ fn an_outage_during_rollup_shipping_loses_and_duplicates_nothing() {
     jtl.write_all(rows(0, 3000).as_bytes()).unwrap();
     let run_id = unique("rollfaults");
     let child = stampede()
-        .args(["ship", "--follow", "--output", "plain", "--rows", "none", "--index", index])
+        .args([
+            "ship", "--follow", "--output", "plain", "--rows", "none", "--index", index,
+        ])
         .args(["--bee", "b1", "--run-id", &run_id, "--es"])
         .arg(format!("http://127.0.0.1:{}", proxy.port))
         .arg(&path)
@@ -204,9 +246,11 @@ fn an_outage_during_rollup_shipping_loses_and_duplicates_nothing() {
     std::thread::sleep(Duration::from_millis(1600));
     proxy.down();
     let during = rows(6000, 3000);
-    jtl.write_all(&during.as_bytes()[..during.len() - 20]).unwrap();
+    jtl.write_all(&during.as_bytes()[..during.len() - 20])
+        .unwrap();
     std::thread::sleep(Duration::from_secs(3));
-    jtl.write_all(&during.as_bytes()[during.len() - 20..]).unwrap();
+    jtl.write_all(&during.as_bytes()[during.len() - 20..])
+        .unwrap();
     proxy.up();
     jtl.write_all(rows(9000, 3000).as_bytes()).unwrap();
     std::thread::sleep(Duration::from_secs(4));
@@ -217,11 +261,23 @@ fn an_outage_during_rollup_shipping_loses_and_duplicates_nothing() {
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(130), "{stdout}");
-    assert!(stdout.contains("retrying") && stdout.contains("is back"), "{stdout}");
+    assert!(
+        stdout.contains("retrying") && stdout.contains("is back"),
+        "{stdout}"
+    );
     assert!(stdout.contains("of 12000 samples"), "{stdout}");
     assert_eq!(rollup_sums(&es, index, &run_id), (12000, 240));
-    let live = live_view(&es, index, &run_id, chrono::Utc::now().timestamp_millis() - 600_000);
-    assert_eq!((&live["samples"], &live["errors"]), (&12000.into(), &240.into()), "{live}");
+    let live = live_view(
+        &es,
+        index,
+        &run_id,
+        chrono::Utc::now().timestamp_millis() - 600_000,
+    );
+    assert_eq!(
+        (&live["samples"], &live["errors"]),
+        (&12000.into(), &240.into()),
+        "{live}"
+    );
 }
 
 /// Laptop runs with every raw row shipped and with none: in both, the
@@ -234,7 +290,11 @@ fn laptop_runs_with_and_without_raw_rows_agree_with_the_summary() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(root().join("testcases/quickstart.jmx"), dir.path().join("q.jmx")).unwrap();
+    std::fs::copy(
+        root().join("testcases/quickstart.jmx"),
+        dir.path().join("q.jmx"),
+    )
+    .unwrap();
     let index = "stampede-rollup-laptop";
     for mode in ["all", "none"] {
         let run_id = unique(&format!("laptop-{mode}"));
@@ -263,7 +323,12 @@ fn laptop_runs_with_and_without_raw_rows_agree_with_the_summary() {
         assert_eq!(rollup_sums(&es, index, &run_id), (count, errors), "{mode}");
         let raw = es_count(&es, index, &run_id, None);
         assert_eq!(raw, if mode == "all" { count } else { 0 }, "{mode}");
-        let live = live_view(&es, index, &run_id, chrono::Utc::now().timestamp_millis() - 600_000);
+        let live = live_view(
+            &es,
+            index,
+            &run_id,
+            chrono::Utc::now().timestamp_millis() - 600_000,
+        );
         assert_eq!(live["samples"].as_u64(), Some(count), "{live}");
         let p95 = summary["total"]["p95"].as_f64().unwrap();
         within_1pct(live["overall"]["p95"].as_f64().unwrap(), p95.max(1.0), mode);

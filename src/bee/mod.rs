@@ -114,6 +114,7 @@ pub async fn run(
     let data = serde_json::json!({
         "rows_shipped": ok.map(|s| s.rows),
         "rows_not_shipped": ok.map(|s| s.lost),
+        "samples_rolled_up": ok.map(|s| s.samples),
         "not_shipped_because": shipping,
         "jtl": uploaded,
     })

@@ -39,7 +39,10 @@ pub async fn run(args: LiveViewArgs) -> anyhow::Result<ExitCode> {
                 "{}",
                 serde_json::json!({ "at_ms": now, "took_ms": took_ms, "live": l })
             ),
-            Err(e) => println!("{}", serde_json::json!({ "at_ms": now, "error": e.to_string() })),
+            Err(e) => println!(
+                "{}",
+                serde_json::json!({ "at_ms": now, "error": e.to_string() })
+            ),
         }
         polled += 1;
         if args.polls > 0 && polled >= args.polls {

@@ -77,7 +77,8 @@ impl Exact {
 fn write_load(paths: &[PathBuf], rate: u64, stop: &AtomicBool) -> anyhow::Result<Exact> {
     let mut files = Vec::new();
     for p in paths {
-        let mut f = std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?;
+        let mut f =
+            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?;
         f.write_all(b"timeStamp,elapsed,label,responseCode,success,bytes\n")?;
         files.push(std::io::BufWriter::with_capacity(1 << 16, f));
     }
@@ -99,7 +100,13 @@ fn write_load(paths: &[PathBuf], rate: u64, stop: &AtomicBool) -> anyhow::Result
                 exact.counts[ms as usize] += 1;
                 exact.total += 1;
                 let code = if ok { 200 } else { 500 };
-                writeln!(f, "{},{ms},{},{code},{ok},{}", now - ms as i64, LABELS[l], 512 + ms)?;
+                writeln!(
+                    f,
+                    "{},{ms},{},{code},{ok},{}",
+                    now - ms as i64,
+                    LABELS[l],
+                    512 + ms
+                )?;
             }
             f.flush()?;
         }
@@ -139,7 +146,12 @@ pub async fn run(args: SwarmArgs) -> anyhow::Result<ExitCode> {
             rows: args.rows,
             rollup_interval_ms: 1000,
         };
-        shippers.push(tokio::spawn(ship_one(es.clone(), cfg, p.clone(), done_rx.clone())));
+        shippers.push(tokio::spawn(ship_one(
+            es.clone(),
+            cfg,
+            p.clone(),
+            done_rx.clone(),
+        )));
     }
     let started = Instant::now();
     tokio::time::sleep(Duration::from_secs(args.duration)).await;

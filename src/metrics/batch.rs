@@ -139,7 +139,11 @@ pub fn settle(answer: &BulkAnswer, batch: &Batch, stats: &mut Shipped) -> (Batch
         if attempts < limit {
             keep.push((i, attempts));
         } else {
-            stats.lose(1 - rollup, rollup, &format!("refused {attempts} times: {reason}"));
+            stats.lose(
+                1 - rollup,
+                rollup,
+                &format!("refused {attempts} times: {reason}"),
+            );
         }
         if why.is_empty() {
             why = reason;

@@ -37,7 +37,9 @@ fn computed(ms: u64) -> usize {
     let ms = ms.min(MAX_MS) as f64;
     // The small nudge keeps exact powers of the ratio in their own bucket
     // despite the rounding of `ln`.
-    ((ms.ln() / RATIO.ln()) + 1e-9).floor().min((BUCKETS - 1) as f64) as usize
+    ((ms.ln() / RATIO.ln()) + 1e-9)
+        .floor()
+        .min((BUCKETS - 1) as f64) as usize
 }
 
 fn table() -> &'static [u16] {

@@ -187,7 +187,12 @@ impl Roller {
 impl Chunk {
     /// Writes the chunk's documents as `_bulk` items, calling `item` with
     /// each one's bounds in `out` and its sample count.
-    pub fn write(&self, w: &RollupWriter, out: &mut Vec<u8>, item: &mut dyn FnMut(usize, usize, u64)) {
+    pub fn write(
+        &self,
+        w: &RollupWriter,
+        out: &mut Vec<u8>,
+        item: &mut dyn FnMut(usize, usize, u64),
+    ) {
         let mut keys: Vec<_> = self.rolls.keys().collect();
         keys.sort();
         for key in keys {
@@ -216,7 +221,15 @@ impl RollupWriter {
         }
     }
 
-    fn write(&self, chunk: u64, label: &[u8], interval: i64, interval_ms: i64, r: &Roll, out: &mut Vec<u8>) {
+    fn write(
+        &self,
+        chunk: u64,
+        label: &[u8],
+        interval: i64,
+        interval_ms: i64,
+        r: &Roll,
+        out: &mut Vec<u8>,
+    ) {
         let id = format!(
             "{}{chunk}/{:016x}/{interval}",
             self.id_prefix,
@@ -255,7 +268,7 @@ mod tests {
         let w = RollupWriter::new("idx", "b1", "r1");
         let mut roller = Roller::new(1000);
         let mut out = Vec::new();
-        let mut write = |c: &Chunk, out: &mut Vec<u8>| c.write(&w, out, &mut |_, _, _| {});
+        let write = |c: &Chunk, out: &mut Vec<u8>| c.write(&w, out, &mut |_, _, _| {});
         for (i, &(ts, ms, label, ok)) in rows.iter().enumerate() {
             if Some(i) == split_at
                 && let Some(c) = roller.open_chunk()
@@ -297,7 +310,11 @@ mod tests {
         ];
         let d = docs(&rows, None);
         let sources: Vec<_> = d.iter().skip(1).step_by(2).collect();
-        let ids: Vec<_> = d.iter().step_by(2).map(|a| a["index"]["_id"].clone()).collect();
+        let ids: Vec<_> = d
+            .iter()
+            .step_by(2)
+            .map(|a| a["index"]["_id"].clone())
+            .collect();
         let h = |l: &str| format!("{:016x}", label_hash(l.as_bytes()));
         assert_eq!(
             ids,
@@ -309,8 +326,14 @@ mod tests {
             ]
         );
         assert_eq!(d[0]["index"]["_index"], "idx-rollup");
-        assert_eq!((&sources[0]["count"], &sources[0]["max_ms"]), (&2.into(), &850.into()));
-        assert_eq!((&sources[1]["errors"], &sources[1]["bytes"]), (&1.into(), &100.into()));
+        assert_eq!(
+            (&sources[0]["count"], &sources[0]["max_ms"]),
+            (&2.into(), &850.into())
+        );
+        assert_eq!(
+            (&sources[1]["errors"], &sources[1]["bytes"]),
+            (&1.into(), &100.into())
+        );
         assert_eq!(sources[0]["newest_ms"], 1950);
         let total: u64 = sources.iter().map(|s| s["count"].as_u64().unwrap()).sum();
         assert_eq!(total, 5);
