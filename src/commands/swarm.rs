@@ -154,6 +154,7 @@ pub async fn run(args: SwarmArgs) -> anyhow::Result<ExitCode> {
         )));
     }
     let started = Instant::now();
+    let start_ms = chrono::Utc::now().timestamp_millis();
     tokio::time::sleep(Duration::from_secs(args.duration)).await;
     stop.store(true, Ordering::SeqCst);
     let exact = writer
@@ -173,7 +174,7 @@ pub async fn run(args: SwarmArgs) -> anyhow::Result<ExitCode> {
     println!(
         "{}",
         serde_json::json!({
-            "bees": args.bees, "rate": args.rate, "load_s": load_s,
+            "bees": args.bees, "rate": args.rate, "start_ms": start_ms, "load_s": load_s,
             "drained_s": started.elapsed().as_secs_f64(),
             "written": exact.total, "samples_shipped": total.samples,
             "rows": total.rows, "rows_lost": total.lost,
