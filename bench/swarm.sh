@@ -29,6 +29,8 @@
 #   DURATION       seconds of load per mode (default 30)
 #   MODES          modes to run (default "rollups raw")
 #   PER_BEE_ROWS   rows for the one-bee CPU figure (default 1000000)
+#   DRAIN_MAX      seconds the bees may take to ship what is left after the
+#                  load (default 60); then they are stopped and counted
 #   STAMPEDE_ES_URL  cluster (default http://127.0.0.1:9200)
 #   STAMPEDE_BIN   binary (default target/release/stampede; copied first)
 #   WORK           scratch folder for the JTLs (default bench/data/swarm-work;
@@ -40,6 +42,7 @@ BEES=${1:-500}
 RATE=${2:-2000}
 DURATION=${DURATION:-30}
 MODES=${MODES:-rollups raw}
+DRAIN_MAX=${DRAIN_MAX:-60}
 PER_BEE_ROWS=${PER_BEE_ROWS:-1000000}
 ES=${STAMPEDE_ES_URL:-http://127.0.0.1:9200}
 ES=${ES%/}
@@ -85,7 +88,7 @@ run_mode() {
     read -r b0 t0 < <(cpu_busy)
     python3 "$BENCH/rusage.py" "$OUT/$mode.bees.json" "$BIN" swarm --es "$ES" --index "$idx" \
         --run-id "$run_id" --bees "$BEES" --rate "$RATE" --duration "$DURATION" --rows "$rows" \
-        --dir "$WORK/$mode" >"$OUT/$mode.swarm.json" 2>"$OUT/$mode.swarm.log"
+        --dir "$WORK/$mode" --drain-max "$DRAIN_MAX" >"$OUT/$mode.swarm.json" 2>"$OUT/$mode.swarm.log"
     read -r b1 t1 < <(cpu_busy)
     awk -v b="$((b1 - b0))" -v t="$((t1 - t0))" 'BEGIN{printf "{\"busy_pct\": %.1f}\n", 100*b/t}' >"$OUT/$mode.machine.json"
     # Two more polls once everything has been shipped.

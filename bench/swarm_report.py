@@ -47,21 +47,27 @@ def mode_figures(mode):
     last = ok[-1]["live"] if ok else {}
     overall = last.get("overall", {})
     wall = max(s["drained_s"], 1e-9)
+    in_load = [l for l in ok if l["at_ms"] <= load_end]
+    shown = (in_load[-1]["live"]["samples"] * 1000 / (in_load[-1]["at_ms"] - s["start_ms"])
+             if in_load else 0)
     return {
-        "samples/s represented": round(s["samples_shipped"] / s["load_s"]),
+        "samples/s written (offered)": round(s["written"] / s["load_s"]),
+        "samples/s in the live view during load": round(shown),
         "samples written": s["written"],
         "samples in the live view at the end": last.get("samples"),
-        "docs/s indexed": round((s["rows"] + s["rollups"]) / wall),
-        "docs lost": s["rows_lost"] + s["rollups_lost"],
+        "docs/s indexed": round(s["indexed_docs"] / wall),
+        "docs lost (drained bees)": s["rows_lost"] + s["rollups_lost"],
+        "bees not drained within DRAIN_MAX": s["undrained_bees"],
         "shipping drained after load (s)": round(s["drained_s"] - s["load_s"], 1),
         "live freshness median (s)": round(statistics.median(during), 1) if during else None,
         "live freshness max (s)": round(max(during), 1) if during else None,
         "live poll time max (ms)": max((l.get("took_ms", 0) for l in ok), default=None),
-        "live p95 / exact (ms)": f"{overall.get('p95')} / {s['exact']['p95']}",
+        "live p95 / exact (ms)": f"{overall.get('p95', 0):.1f} / {s['exact']['p95']}",
         "live p95 error %": pct_err(overall.get("p95", 0), s["exact"]["p95"]),
-        "live p99 / exact (ms)": f"{overall.get('p99')} / {s['exact']['p99']}",
+        "live p99 / exact (ms)": f"{overall.get('p99', 0):.1f} / {s['exact']['p99']}",
         "live p99 error %": pct_err(overall.get("p99", 0), s["exact"]["p99"]),
-        "orchestrator CPU %": round(100 * orch["cpu_s"] / orch["wall_s"], 1) if orch else None,
+        "orchestrator CPU s (whole run)": round(orch["cpu_s"], 2) if orch else None,
+        "orchestrator CPU %": round(100 * orch["cpu_s"] / orch["wall_s"], 2) if orch else None,
         "orchestrator peak RSS (MiB)": round(orch["maxrss_kib"] / 1024, 1) if orch else None,
         "bees' process CPU (cores)": round(bees["cpu_s"] / wall, 2) if bees else None,
         "machine CPU busy % during load": mach.get("busy_pct") if mach else None,

@@ -145,6 +145,10 @@ pub struct SwarmArgs {
     /// Folder for the bees' JTLs.
     #[arg(long)]
     pub dir: PathBuf,
+    /// Seconds the bees may take to ship what is left once the load ends;
+    /// then they are stopped and the cluster's count is what was shipped.
+    #[arg(long, default_value_t = 60)]
+    pub drain_max: u64,
 }
 
 /// Arguments of `stampede collect`.

@@ -162,20 +162,32 @@ pub async fn run(args: SwarmArgs) -> anyhow::Result<ExitCode> {
         .map_err(|_| anyhow::anyhow!("the writer thread panicked"))??;
     let load_s = started.elapsed().as_secs_f64();
     let _ = done_tx.send(true);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(args.drain_max);
     let mut total = Shipped::default();
-    for s in shippers {
-        let s = s.await??;
-        total.rows += s.rows;
-        total.lost += s.lost;
-        total.rollups += s.rollups;
-        total.rollups_lost += s.rollups_lost;
-        total.samples += s.samples;
+    let mut undrained = 0;
+    for mut s in shippers {
+        match tokio::time::timeout_at(deadline, &mut s).await {
+            Ok(done) => {
+                let s = done??;
+                total.rows += s.rows;
+                total.lost += s.lost;
+                total.rollups += s.rollups;
+                total.rollups_lost += s.rollups_lost;
+                total.samples += s.samples;
+            }
+            Err(_) => {
+                s.abort();
+                undrained += 1;
+            }
+        }
     }
+    let counted_s = started.elapsed().as_secs_f64();
+    let indexed = indexed(&es, &args.index, &args.run_id).await;
     println!(
         "{}",
         serde_json::json!({
             "bees": args.bees, "rate": args.rate, "start_ms": start_ms, "load_s": load_s,
-            "drained_s": started.elapsed().as_secs_f64(),
+            "drained_s": counted_s, "undrained_bees": undrained, "indexed_docs": indexed,
             "written": exact.total, "samples_shipped": total.samples,
             "rows": total.rows, "rows_lost": total.lost,
             "rollups": total.rollups, "rollups_lost": total.rollups_lost,
@@ -183,6 +195,19 @@ pub async fn run(args: SwarmArgs) -> anyhow::Result<ExitCode> {
         })
     );
     Ok(ExitCode::from(exit::PASSED))
+}
+
+/// Documents of `run_id` the cluster holds (raw rows and rollups).
+async fn indexed(es: &Es, index: &str, run_id: &str) -> u64 {
+    let q = serde_json::json!({ "size": 0, "track_total_hits": true,
+        "query": { "term": { "run_id": run_id } } });
+    let mut n = 0;
+    for i in [index.to_string(), crate::metrics::rollup::rollup_index(index)] {
+        if let Ok(a) = es.search(&i, &q).await {
+            n += a["hits"]["total"]["value"].as_u64().unwrap_or(0);
+        }
+    }
+    n
 }
 
 async fn ship_one(
