@@ -202,7 +202,10 @@ async fn indexed(es: &Es, index: &str, run_id: &str) -> u64 {
     let q = serde_json::json!({ "size": 0, "track_total_hits": true,
         "query": { "term": { "run_id": run_id } } });
     let mut n = 0;
-    for i in [index.to_string(), crate::metrics::rollup::rollup_index(index)] {
+    for i in [
+        index.to_string(),
+        crate::metrics::rollup::rollup_index(index),
+    ] {
         if let Ok(a) = es.search(&i, &q).await {
             n += a["hits"]["total"]["value"].as_u64().unwrap_or(0);
         }
