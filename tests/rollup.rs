@@ -334,3 +334,70 @@ fn laptop_runs_with_and_without_raw_rows_agree_with_the_summary() {
         within_1pct(live["overall"]["p95"].as_f64().unwrap(), p95.max(1.0), mode);
     }
 }
+
+/// A bee that was cut off ships old intervals late, after the live view
+/// has settled them: the view notices (the cluster's settled count
+/// differs from its own) and reads them again, so it ends exact.
+#[test]
+fn the_live_view_takes_in_intervals_shipped_late() {
+    use std::io::BufRead;
+    let Some(es) = opensearch() else { return };
+    let index = "stampede-rollup-it";
+    let start = chrono::Utc::now().timestamp_millis() - 600_000;
+    let dir = tempfile::tempdir().unwrap();
+    let run_id = unique("late");
+    let (first, a) = skewed_jtl(1, 4_000, start);
+    let (late, b) = skewed_jtl(2, 3_000, start);
+    let out = ship(
+        &es,
+        index,
+        &run_id,
+        "b1",
+        &write(dir.path(), "b1.jtl", &first),
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    es_count(&es, &format!("{index}-rollup"), &run_id, None);
+    let mut view = stampede()
+        .args([
+            "live-view",
+            "--es",
+            &es,
+            "--index",
+            index,
+            "--run-id",
+            &run_id,
+        ])
+        .args(["--polls", "2", "--every", "4"])
+        .arg(format!("--since-ms={start}"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(view.stdout.take().unwrap()).lines();
+    let poll = |l: String| -> serde_json::Value {
+        serde_json::from_str::<serde_json::Value>(&l).unwrap()["live"].clone()
+    };
+    let before = poll(lines.next().unwrap().unwrap());
+    assert_eq!(before["samples"].as_u64(), Some(a.len() as u64), "{before}");
+    let out = ship(
+        &es,
+        index,
+        &run_id,
+        "b2",
+        &write(dir.path(), "b2.jtl", &late),
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    es_count(&es, &format!("{index}-rollup"), &run_id, None);
+    let after = poll(lines.next().unwrap().unwrap());
+    assert!(view.wait().unwrap().success());
+    assert_eq!(
+        after["samples"].as_u64(),
+        Some((a.len() + b.len()) as u64),
+        "{after}"
+    );
+    let mut all: Vec<u64> = a.iter().chain(&b).map(|(_, v)| *v).collect();
+    within_1pct(
+        after["overall"]["p99"].as_f64().unwrap(),
+        exact(&mut all, 0.99),
+        "p99 after the late bee",
+    );
+}
