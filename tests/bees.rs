@@ -183,7 +183,7 @@ fn bee_signals_ready_and_done_and_uploads_its_jtl() {
     assert_eq!(ready["UniqueId"], "i-0123456789abcdef0");
     assert_eq!(ready["Reason"], "ready");
     log.extend(lines.map_while(Result::ok));
-    let status = child.wait().unwrap();
+    let status = wait_limited(&mut child);
     assert!(status.success(), "{log:#?}");
     let done = crate::lifecycle::read_signal(&url, &handles.done);
     assert_eq!(done["Status"], "SUCCESS", "{done}");

@@ -122,7 +122,7 @@ fn ctrl_c_in_laptop_mode_still_summarises_what_the_bees_measured() {
     }
     let pgid = nix::unistd::Pid::from_raw(-(child.id() as i32));
     nix::sys::signal::kill(pgid, nix::sys::signal::Signal::SIGINT).unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = finish(child);
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr),
@@ -254,4 +254,46 @@ fn a_bee_against_a_full_index_finishes_and_the_run_reports_the_loss() {
         serde_json::from_str(&std::fs::read_to_string(report.join("summary.json")).unwrap())
             .unwrap();
     assert_eq!(summary["total"]["count"].as_u64(), Some(rows));
+}
+
+#[test]
+fn a_bee_whose_jmeter_fails_says_why_in_jmeters_words_and_leaves_its_log() {
+    let Some(jmeter) = jmeter_home() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "broken.jmx",
+        "<jmeterTestPlan version=\"1.2\"><hashTree><NoSuchElement/></hashTree></jmeterTestPlan>\n",
+    );
+    let bp = write(
+        dir.path(),
+        "bp.yml",
+        "stack: broken\ntarget: local\nlocal: { bees: 1 }\ntestcase: broken.jmx\ntimeout: 5m\n",
+    );
+    let report = dir.path().join("r");
+    let out = run(stampede()
+        .args(["run", "--output", "plain", "--report"])
+        .arg(&report)
+        .arg(&bp)
+        .env("JMETER_HOME", &jmeter)
+        .env_remove("STAMPEDE_ES_URL"));
+    assert_ne!(out.code, 0, "{out:?}");
+    // The reason carries JMeter's own first error, not only "see jmeter.log".
+    assert!(
+        out.stdout
+            .contains("JMeter exited with 1: Error in NonGUIDriver")
+            || out
+                .stderr
+                .contains("JMeter exited with 1: Error in NonGUIDriver"),
+        "{out:?}"
+    );
+    let logs: Vec<_> = std::fs::read_dir(report.join("results"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".log"))
+        .collect();
+    assert_eq!(logs.len(), 1, "one bee log beside the results");
+    let log = std::fs::read_to_string(logs[0].path()).unwrap();
+    assert!(log.contains("--- jmeter.log (last lines)"), "{log}");
+    assert!(log.contains("starting JMeter"), "{log}");
 }

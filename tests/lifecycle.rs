@@ -397,7 +397,7 @@ fn sigterm_during_creation_deletes_the_stack_and_exits_143() {
     while let Ok((_, line)) = rx.recv_timeout(Duration::from_secs(120)) {
         seen.push(line);
     }
-    let status = child.wait().unwrap();
+    let status = wait_limited(&mut child);
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
     assert_eq!(status.code(), Some(143), "{seen:#?}\n{stderr}");

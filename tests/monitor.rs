@@ -284,7 +284,7 @@ fn a_run_watches_the_system_under_test_into_summary_and_indices() {
         }
         lines.push(line);
     }
-    let status = child.wait().unwrap();
+    let status = wait_limited(&mut child);
     let all = lines.join("\n");
     assert!(status.success(), "{all}");
     assert!(
@@ -489,6 +489,7 @@ fn an_aws_run_watches_the_system_under_test() {
         &json!({"groups": [{"name": group, "tags": {"Env": tag}}], "metrics": [cpu(&group, &pts)]}),
     );
     let run_id = unique("it-mon");
+    let lower = tag.to_lowercase();
     let jtl = std::fs::read(fixture("jtl/jmeter-5.6.3.jtl")).unwrap();
     let bees = crate::lifecycle::bees_upload(
         &ls,
@@ -504,8 +505,9 @@ fn an_aws_run_watches_the_system_under_test() {
         dir.path(),
         "bp.yml",
         &format!(
-            "{}\nmonitor:\n  tags: {{ Env: \"{tag}\" }}\n  period: 60\n",
-            shipped.replace("../", &format!("{}/", root().display()))
+            "{}\nmetrics:\n  es: \"{}\"\n  index: \"r-{lower}\"\nmonitor:\n  tags: {{ Env: \"{tag}\" }}\n  period: 60\n  index: \"m-{lower}\"\n  events_index: \"e-{lower}\"\n",
+            shipped.replace("../", &format!("{}/", root().display())),
+            e.es
         ),
     );
     let report = dir.path().join("report");
@@ -528,7 +530,6 @@ fn an_aws_run_watches_the_system_under_test() {
         .env("BUILD_NUMBER", unique("b").replace("b-", "")));
     bees.join().unwrap();
     assert_eq!(out.code, 0, "{out:?}");
-    assert!(out.stdout.contains("monitor: no search cluster"), "{out:?}");
     let summary: Value =
         serde_json::from_str(&std::fs::read_to_string(report.join("summary.json")).unwrap())
             .unwrap();
@@ -553,6 +554,28 @@ fn an_aws_run_watches_the_system_under_test() {
         events.iter().any(|e| e["text"] == "phase done"),
         "{summary}"
     );
+    // The stack's deletion, the run's last act, is in the events index.
+    let v = es_search(
+        &e.es,
+        &format!("e-{lower}"),
+        &json!({"size": 10, "query": {"term": {"tags": "stack"}}}),
+    );
+    let texts: Vec<String> = v["hits"]["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            h["_source"]["text"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    assert!(
+        texts.iter().any(|t| t.ends_with("creation started")),
+        "{texts:?}"
+    );
+    assert!(texts.iter().any(|t| t.ends_with(" deleted")), "{texts:?}");
 }
 
 /// A window longer than one round's 360 periods is collected in slices,

@@ -136,7 +136,7 @@ fn outage_mid_stream_loses_and_duplicates_nothing() {
         .args(["-INT", &child.id().to_string()])
         .status()
         .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = finish(child);
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr),
@@ -284,7 +284,7 @@ pub fn wait_within(
             .args(["-KILL", &pid.to_string()])
             .status();
     });
-    let out = child.wait_with_output().unwrap();
+    let out = finish(child);
     done.store(true, Ordering::SeqCst);
     (out, started.elapsed())
 }

@@ -121,7 +121,7 @@ fn second_signal_exits_at_once_naming_the_stack() {
         .args(["-INT", &pid])
         .status()
         .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = finish(child);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
     assert!(

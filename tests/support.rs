@@ -1,8 +1,66 @@
 //! Test helpers: a command builder for the binary, project paths, and the
 //! emulator environment that `ci/services.sh up` exports.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long one command of a test may take (STAMPEDE_TEST_TIME_LIMIT
+/// seconds, 300 by default): a service that vanished mid-test fails the
+/// test instead of hanging it until its own 600 s timeouts.
+pub fn time_limit() -> Duration {
+    let secs = std::env::var("STAMPEDE_TEST_TIME_LIMIT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(300);
+    Duration::from_secs(secs)
+}
+
+/// Waits for `child` for at most [`time_limit`], then kills it and fails
+/// the test.
+pub fn wait_limited(child: &mut Child) -> ExitStatus {
+    wait_within(child, time_limit())
+}
+
+/// Waits for `child` for at most `limit`, then kills it and fails the test.
+pub fn wait_within(child: &mut Child, limit: Duration) -> ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("waiting for a child") {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "pid {} ran past the test time limit of {limit:?} (STAMPEDE_TEST_TIME_LIMIT) and was killed",
+                child.id(),
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `wait_with_output`, within [`time_limit`].
+pub fn finish(mut child: Child) -> std::process::Output {
+    fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    }
+    let (out, err) = (drain(child.stdout.take()), drain(child.stderr.take()));
+    let status = wait_limited(&mut child);
+    std::process::Output {
+        status,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    }
+}
 
 /// The repository root.
 pub fn root() -> PathBuf {
@@ -93,7 +151,13 @@ pub struct Output {
 
 /// Runs and captures.
 pub fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().expect("the binary runs");
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let out = finish(child);
     Output {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -301,7 +365,7 @@ pub fn world(
         .unwrap()
         .write_all(spec.to_string().as_bytes())
         .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = finish(child);
     assert!(
         out.status.success(),
         "world.py failed: {}",

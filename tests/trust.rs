@@ -4,6 +4,8 @@
 
 use crate::lifecycle::{BUCKET, bees_upload, gzip, seed, stack_status};
 use crate::support::*;
+use std::process::Command;
+use std::time::Duration;
 
 /// A command that can reach no AWS endpoint: anything refused here was
 /// refused before the first paid call.
@@ -147,11 +149,25 @@ fn dry_run_checks_aws_and_creates_nothing() {
             "--dry-run",
             "--run-id",
             &run_id,
+            "-vv",
         ])
+        .env("AWS_SECRET_ACCESS_KEY", "sEcReT-never-in-logs-0123")
         .env("STAMPEDE_BUCKET", BUCKET)
         .env("BUILD_NUMBER", &build)
         .current_dir(root()));
     assert_eq!(again.code, 0, "{again:?}");
+    // -v traces every AWS call with its outcome, and nothing secret.
+    for call in [
+        "STS.GetCallerIdentity: ok, HTTP 200",
+        "S3.ListObjectsV2: ok, HTTP 200",
+        "CloudFormation.DescribeStacks: attempt 1",
+    ] {
+        assert!(again.stderr.contains(call), "no `{call}` in {again:?}");
+    }
+    assert!(
+        !again.stderr.contains("sEcReT-never-in-logs"),
+        "the secret key reached the log"
+    );
 }
 
 #[test]
@@ -286,4 +302,71 @@ fn a_run_in_which_every_sample_failed_does_not_pass_without_a_gate() {
         "{out:?}"
     );
     assert!(out.stdout.contains("gate: FAIL"), "{out:?}");
+}
+
+#[test]
+fn a_test_command_past_its_time_limit_is_killed_not_waited_for() {
+    let mut child = Command::new("sleep").arg("30").spawn().unwrap();
+    let started = std::time::Instant::now();
+    let waited = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        wait_within(&mut child, Duration::from_millis(300))
+    }));
+    let message = *waited.unwrap_err().downcast::<String>().unwrap();
+    assert!(
+        message.contains("ran past the test time limit"),
+        "{message}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(
+        child.try_wait().unwrap().is_some(),
+        "the command still runs"
+    );
+}
+
+#[test]
+fn services_never_adopt_a_process_they_did_not_start() {
+    if !root().join(".services/moto-venv").is_dir() {
+        assert!(
+            std::env::var_os("STAMPEDE_REQUIRE_SERVICES").is_none(),
+            "ci/services.sh has not installed moto"
+        );
+        eprintln!("SKIP: ci/services.sh has not installed moto here");
+        return;
+    }
+    // Something else that answers HTTP on the port moto is asked to use.
+    let squatter = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = squatter.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in squatter.incoming().flatten() {
+            use std::io::Write;
+            let mut conn = conn;
+            let _ = conn.write_all(b"HTTP/1.0 200 OK\r\ncontent-length: 0\r\n\r\n");
+        }
+    });
+    let services = |adopt: &str| {
+        run(Command::new(root().join("ci/services.sh"))
+            .args(["up", "moto"])
+            .env("STAMPEDE_MOTO_PORT", port.to_string())
+            .env("STAMPEDE_SERVICES_ADOPT", adopt))
+    };
+    let out = services("0");
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains(&format!(
+            "moto: port {port} is taken by a process this script did not start"
+        )) && out.stderr.contains("STAMPEDE_MOTO_PORT"),
+        "{out:?}"
+    );
+    // Asked for, it is used, and said so.
+    let out = services("1");
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout
+            .contains(&format!("STAMPEDE_MOTO_URL=http://127.0.0.1:{port}")),
+        "{out:?}"
+    );
+    assert!(
+        out.stderr.contains("WARNING: moto: using the process"),
+        "{out:?}"
+    );
 }

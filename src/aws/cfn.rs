@@ -205,7 +205,7 @@ impl Cfn {
         &self,
         stack: &str,
         logical: &str,
-    ) -> Result<Option<String>, AwsError> {
+    ) -> Result<Option<(String, Option<chrono::DateTime<chrono::Utc>>)>, AwsError> {
         match self
             .client
             .describe_stack_resource()
@@ -214,10 +214,12 @@ impl Cfn {
             .send()
             .await
         {
-            Ok(out) => Ok(out
-                .stack_resource_detail()
-                .and_then(|d| d.resource_status())
-                .map(|s| s.as_str().to_string())),
+            Ok(out) => Ok(out.stack_resource_detail().and_then(|d| {
+                let at = d
+                    .last_updated_timestamp()
+                    .and_then(|t| chrono::DateTime::from_timestamp_millis(t.to_millis().ok()?));
+                Some((d.resource_status()?.as_str().to_string(), at))
+            })),
             Err(e) => {
                 let err =
                     AwsError::from_sdk("DescribeStackResource", format!("{stack}/{logical}"), e);

@@ -6,6 +6,7 @@
 pub mod cfn;
 pub mod s3;
 pub mod sts;
+pub mod trace;
 pub mod watch;
 
 use aws_config::BehaviorVersion;
@@ -120,6 +121,8 @@ pub struct Clients {
     pub s3: S3,
     /// STS, to check the credentials before anything is paid for.
     pub sts: Sts,
+    /// The loaded configuration, for clients only some paths need.
+    pub sdk: aws_config::SdkConfig,
 }
 
 /// Every call gives up in time: a silent network path must not hang a run
@@ -141,6 +144,7 @@ pub async fn connect(region: Option<&str>, profile: Option<&str>) -> anyhow::Res
     // into CloudFormation's request rate limits.
     let cfn_conf = aws_sdk_cloudformation::config::Builder::from(&sdk)
         .retry_config(RetryConfig::adaptive().with_max_attempts(8))
+        .interceptor(trace::CallTrace)
         .build();
     let emulated =
         sdk.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
@@ -149,6 +153,7 @@ pub async fn connect(region: Option<&str>, profile: Option<&str>) -> anyhow::Res
     let s3_conf = aws_sdk_s3::config::Builder::from(&sdk)
         .force_path_style(emulated)
         .timeout_config(timeouts(Duration::from_secs(600)))
+        .interceptor(trace::CallTrace)
         .build();
     let endpoint = std::env::var("AWS_ENDPOINT_URL_S3")
         .ok()
@@ -157,7 +162,12 @@ pub async fn connect(region: Option<&str>, profile: Option<&str>) -> anyhow::Res
     Ok(Clients {
         cfn: Cfn::new(aws_sdk_cloudformation::Client::from_conf(cfn_conf)),
         s3: S3::new(aws_sdk_s3::Client::from_conf(s3_conf), endpoint, region),
-        sts: Sts::new(aws_sdk_sts::Client::new(&sdk)),
+        sts: Sts::new(aws_sdk_sts::Client::from_conf(
+            aws_sdk_sts::config::Builder::from(&sdk)
+                .interceptor(trace::CallTrace)
+                .build(),
+        )),
+        sdk,
     })
 }
 

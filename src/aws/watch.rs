@@ -8,6 +8,7 @@ use aws_config::retry::RetryConfig;
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, ScanBy};
 
 use super::AwsError;
+use super::trace::CallTrace;
 use crate::monitor::discover::{Group, GroupInstance, StackResource, TaggedArn, TargetGroup};
 use crate::monitor::query::Query;
 
@@ -74,12 +75,23 @@ impl Watch {
             // 500 queries over a long window can take a while to answer
             // (LocalStack needs about 45 s).
             .timeout_config(super::timeouts(std::time::Duration::from_secs(180)))
+            .interceptor(CallTrace)
             .build();
+        // Every client logs its calls under -v (see `super::trace`).
+        macro_rules! traced {
+            ($sdk_crate:ident) => {
+                $sdk_crate::Client::from_conf(
+                    $sdk_crate::config::Builder::from(sdk)
+                        .interceptor(CallTrace)
+                        .build(),
+                )
+            };
+        }
         Watch {
-            tagging: aws_sdk_resourcegroupstagging::Client::new(sdk),
-            autoscaling: aws_sdk_autoscaling::Client::new(sdk),
-            elbv2: aws_sdk_elasticloadbalancingv2::Client::new(sdk),
-            cfn: aws_sdk_cloudformation::Client::new(sdk),
+            tagging: traced!(aws_sdk_resourcegroupstagging),
+            autoscaling: traced!(aws_sdk_autoscaling),
+            elbv2: traced!(aws_sdk_elasticloadbalancingv2),
+            cfn: traced!(aws_sdk_cloudformation),
             cloudwatch: aws_sdk_cloudwatch::Client::from_conf(cw),
         }
     }

@@ -85,6 +85,10 @@ pub struct BeeConfig {
     /// Seconds to wait for every bee to be ready.
     #[serde(default = "default_ready_timeout")]
     pub ready_timeout_s: u64,
+    /// A bee that finds the test started longer ago than this (seconds)
+    /// runs no load: see [`crate::bee::late_start`].
+    #[serde(default = "default_late_start")]
+    pub late_start_s: u64,
     /// Live metrics target.
     #[serde(default)]
     pub es: Option<EsTarget>,
@@ -113,6 +117,12 @@ pub struct BeeConfig {
 
 fn default_hard_timeout() -> u64 {
     3600
+}
+
+/// Two minutes: bees of one fleet come up within seconds of each other
+/// once Ready completes; an instance much later is a replacement.
+fn default_late_start() -> u64 {
+    120
 }
 
 fn default_ready_timeout() -> u64 {

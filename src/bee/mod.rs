@@ -5,6 +5,7 @@
 pub mod config;
 mod jmeter;
 pub mod signal;
+pub mod trail;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -48,17 +49,65 @@ pub async fn load_config(uri: &str, region: Option<&str>) -> anyhow::Result<BeeC
 
 /// Runs the bee protocol. `stop` is the first SIGTERM/SIGINT: JMeter is
 /// stopped, and what it wrote is still shipped, uploaded and signalled.
+/// Whatever happens, the bee's log goes beside its results as
+/// `<bee>.log` (see [`trail`]), so that `run` can show why a bee failed.
 pub async fn run(
     cfg: &BeeConfig,
     stop: &CancellationToken,
     log: &(dyn Fn(&str) + Sync),
 ) -> anyhow::Result<Report> {
     let id = cfg.id();
-    let workdir = PathBuf::from(
+    let trail = trail::Trail::default();
+    let logged = |m: &str| {
+        trail.line(m);
+        log(m);
+    };
+    let result = protocol(cfg, stop, &logged).await;
+    if let Err(e) = &result {
+        trail.line(&format!("bee {id}: stopped: {e:#}"));
+    }
+    let text = trail.text(&workdir_of(cfg));
+    if let Err(e) = leave_trail(cfg, &id, text).await {
+        log(&format!("bee {id}: could not upload its log: {e:#}"));
+    }
+    result
+}
+
+fn workdir_of(cfg: &BeeConfig) -> PathBuf {
+    PathBuf::from(
         cfg.workdir
             .clone()
-            .unwrap_or_else(|| format!("stampede-bee-{id}")),
-    );
+            .unwrap_or_else(|| format!("stampede-bee-{}", cfg.id())),
+    )
+}
+
+/// Puts the bee's log beside its results: from memory, so that a full
+/// disk does not stop it.
+async fn leave_trail(cfg: &BeeConfig, id: &str, text: String) -> anyhow::Result<()> {
+    let name = format!("{id}.log");
+    match aws::s3::parse_uri(&cfg.results) {
+        Some((bucket, prefix)) => {
+            let clients = aws::connect(cfg.region.as_deref(), None).await?;
+            let key = format!("{}/{name}", prefix.trim_end_matches('/'));
+            clients.s3.put(bucket, &key, text.into_bytes()).await?;
+        }
+        None => {
+            let dir = PathBuf::from(&cfg.results);
+            std::fs::create_dir_all(&dir)?;
+            std::fs::write(dir.join(&name), text)
+                .with_context(|| format!("writing {}", dir.join(&name).display()))?;
+        }
+    }
+    Ok(())
+}
+
+async fn protocol(
+    cfg: &BeeConfig,
+    stop: &CancellationToken,
+    log: &(dyn Fn(&str) + Sync),
+) -> anyhow::Result<Report> {
+    let id = cfg.id();
+    let workdir = workdir_of(cfg);
     std::fs::create_dir_all(&workdir).with_context(|| format!("creating {}", workdir.display()))?;
     // JMeter runs inside the workdir: every path it gets must be absolute.
     let workdir = std::fs::canonicalize(&workdir)?;
@@ -82,9 +131,22 @@ pub async fn run(
     };
     signal::send(&ready_url, Status::Success, "ready", &id, "").await?;
     log(&format!("bee {id}: ready; waiting for every bee"));
-    if let Err(e) = wait_ready(cfg, clients.as_ref(), stop).await {
-        let reason = format!("bee {id}: {e:#}");
-        signal::send(&done_url, Status::Failure, &reason, &id, "").await?;
+    let ready_at = match wait_ready(cfg, clients.as_ref(), stop).await {
+        Ok(at) => at,
+        Err(e) => {
+            let reason = format!("bee {id}: {e:#}");
+            signal::send(&done_url, Status::Failure, &reason, &id, "").await?;
+            anyhow::bail!(reason);
+        }
+    };
+    if let Some(why) = ready_at.and_then(|at| late_start(at, chrono::Utc::now(), cfg.late_start_s))
+    {
+        // Done counts it, so the run is not held up by the bee it
+        // replaces; the run prints the note from the Done data.
+        log(&format!("bee {id}: skipping the load: {why}"));
+        let data = serde_json::json!({ "skipped": why }).to_string();
+        let reason = format!("bee {id}: skipped the load: {why}");
+        signal::send(&done_url, Status::Success, &reason, &id, &data).await?;
         anyhow::bail!(reason);
     }
     log(&format!("bee {id}: every bee is ready; starting JMeter"));
@@ -172,17 +234,32 @@ async fn fetch_testcase(
     }
 }
 
+/// Why a bee that finds the test started at `ready_at` runs no load, if
+/// it is later than `bound_s`: a replacement instance (Auto Scaling
+/// replacing a failed bee) would otherwise start its load late without a
+/// word and skew the results' time line.
+pub fn late_start(
+    ready_at: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+    bound_s: u64,
+) -> Option<String> {
+    let late = (now - ready_at).num_seconds();
+    (late > i64::try_from(bound_s).unwrap_or(i64::MAX))
+        .then(|| format!("it came up {late} s after the test started (the bound is {bound_s} s)"))
+}
+
 /// Polls until every bee is ready: the `Ready` wait condition completes
-/// (AWS) or the local coordinator says so.
+/// (AWS) or the local coordinator says so. Returns when it completed, when
+/// that is known.
 async fn wait_ready(
     cfg: &BeeConfig,
     clients: Option<&Clients>,
     stop: &CancellationToken,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Option<chrono::DateTime<chrono::Utc>>> {
     let deadline = Instant::now() + Duration::from_secs(cfg.ready_timeout_s);
     let http = reqwest::Client::new();
     loop {
-        let status = match &cfg.coordinator {
+        let (status, at) = match &cfg.coordinator {
             Coordinator::Cloudformation => clients
                 .context("no AWS clients")?
                 .cfn
@@ -195,18 +272,19 @@ async fn wait_ready(
                     .send()
                     .await;
                 match resp {
-                    Ok(r) => r
-                        .json::<serde_json::Value>()
-                        .await
-                        .ok()
-                        .and_then(|v| v["status"].as_str().map(String::from))
-                        .unwrap_or_default(),
-                    Err(_) => String::new(),
+                    Ok(r) => {
+                        let v = r.json::<serde_json::Value>().await.unwrap_or_default();
+                        let at = v["completed_at_ms"]
+                            .as_i64()
+                            .and_then(chrono::DateTime::from_timestamp_millis);
+                        (v["status"].as_str().unwrap_or_default().to_string(), at)
+                    }
+                    Err(_) => (String::new(), None),
                 }
             }
         };
         match status.as_str() {
-            "CREATE_COMPLETE" => return Ok(()),
+            "CREATE_COMPLETE" => return Ok(at),
             s if s.ends_with("FAILED") => anyhow::bail!("the Ready wait condition is {s}"),
             _ => {}
         }
@@ -318,16 +396,26 @@ fn gzip(src: &Path, dst: &Path) -> anyhow::Result<()> {
 /// nothing. Shipping never fails the test (see [`shipping_note`]).
 fn failure(ended: &Ended, jtl: &Path) -> Option<String> {
     let mut reasons = Vec::new();
+    let first_error = jtl.parent().and_then(trail::jmeter_first_error);
+    let with_error = |what: String| match &first_error {
+        Some(e) => format!("{what}: {e}"),
+        None => format!("{what} (see jmeter.log)"),
+    };
     match ended {
         Ended::Exited(0) => {}
-        Ended::Exited(c) => reasons.push(format!("JMeter exited with {c} (see jmeter.log)")),
+        Ended::Exited(c) => reasons.push(with_error(format!("JMeter exited with {c}"))),
         Ended::TimedOut => {
             reasons.push("JMeter ran past its hard timeout and was stopped".to_string())
         }
         Ended::Interrupted => reasons.push("interrupted".to_string()),
     }
     if std::fs::metadata(jtl).map_or(true, |m| m.len() == 0) {
-        reasons.push("JMeter wrote no results".into());
+        // JMeter exits 0 on some broken plans; its own words say why.
+        reasons.push(if matches!(ended, Ended::Exited(0)) {
+            with_error("JMeter wrote no results".to_string())
+        } else {
+            "JMeter wrote no results".to_string()
+        });
     }
     (!reasons.is_empty()).then(|| reasons.join("; "))
 }
@@ -344,3 +432,6 @@ fn shipping_note(shipped: Option<Result<&Shipped, &String>>) -> Option<String> {
         None => None,
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -139,6 +139,15 @@ pub fn check_file_name(field: &str, name: &str) -> Result<(), String> {
     }
 }
 
+/// A name that is safe as a file name and a handlebars argument: letters,
+/// digits, `-` and `_`, 1 to 64 of them.
+pub fn is_plain_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
+}
+
 /// CloudFormation's rule: a letter, then letters, digits and hyphens, at
 /// most 128 characters.
 pub fn check_stack_name(name: &str) -> Result<(), String> {

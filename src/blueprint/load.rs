@@ -2,6 +2,7 @@
 //! error names the file and line at fault.
 
 use super::*;
+use crate::input_file::{MAX_TEXT_BYTES, read_text};
 
 pub(super) struct Loader<'a> {
     pub(super) path: &'a Path,
@@ -359,12 +360,22 @@ impl Loader<'_> {
     ) -> Result<BTreeMap<String, String>, BlueprintError> {
         let mut out = BTreeMap::new();
         for (name, rel) in &raw.userdata {
+            // The name becomes a file name (`render --out DIR` writes
+            // userdata/NAME.sh): nothing that could leave that folder.
+            if !context::is_plain_name(name) {
+                return Err(self.at(
+                    line_of(self.text, &format!("{name}:")),
+                    format!(
+                        "userdata name {name:?} may hold only letters, digits, `-` and `_` (up to 64)"
+                    ),
+                ));
+            }
             let rel = self.render(&format!("userdata.{name}"), rel, ctx)?;
             let file = base.join(&rel);
-            let script = std::fs::read_to_string(&file).map_err(|e| {
+            let script = read_text(&file, MAX_TEXT_BYTES).map_err(|e| {
                 self.at(
                     line_of(self.text, &format!("{name}:")),
-                    format!("userdata.{name}: cannot read {}: {e}", file.display()),
+                    format!("userdata.{name}: {}: {e}", file.display()),
                 )
             })?;
             let rendered = self
@@ -389,10 +400,10 @@ impl Loader<'_> {
     ) -> Result<Template, BlueprintError> {
         let rel = self.render("template", rel, ctx)?;
         let file = base.join(&rel);
-        let source = std::fs::read_to_string(&file).map_err(|e| {
+        let source = read_text(&file, MAX_TEXT_BYTES).map_err(|e| {
             self.at(
                 line_of(self.text, "template:"),
-                format!("template: cannot read {}: {e}", file.display()),
+                format!("template: {}: {e}", file.display()),
             )
         })?;
         let at = |line: usize, message: String| BlueprintError::At {

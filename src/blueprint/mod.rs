@@ -33,12 +33,12 @@ pub const MAX_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 3600);
 #[derive(Debug, thiserror::Error)]
 pub enum BlueprintError {
     /// A file could not be read.
-    #[error("{}: cannot read: {source}", path.display())]
+    #[error("{}: {source}", path.display())]
     Read {
         /// The file.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        source: crate::input_file::InputFileError,
     },
     /// A problem at a known place.
     #[error("{}:{line}: {message}", path.display())]
@@ -185,9 +185,11 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Plan, BlueprintError> {
 }
 
 fn read(path: &Path) -> Result<String, BlueprintError> {
-    std::fs::read_to_string(path).map_err(|source| BlueprintError::Read {
-        path: path.to_path_buf(),
-        source,
+    crate::input_file::read_text(path, crate::input_file::MAX_TEXT_BYTES).map_err(|source| {
+        BlueprintError::Read {
+            path: path.to_path_buf(),
+            source,
+        }
     })
 }
 

@@ -190,7 +190,10 @@ fn missing_template_file_names_blueprint_line_and_path() {
         &BLUEPRINT.replace("templates/bees.yaml", "templates/nope.yaml"),
     );
     let e = err(&bp);
-    assert!(e.contains("bad.yml:3: template: cannot read"), "{e}");
+    assert!(
+        e.contains("bad.yml:3: template: ") && e.contains("cannot read it"),
+        "{e}"
+    );
     assert!(e.contains("nope.yaml"), "{e}");
 }
 
@@ -419,4 +422,41 @@ fn metrics_rows_and_rollup_interval_are_checked_and_default() {
         e.contains("slow.yml:7") && e.contains("rollup_interval"),
         "{e}"
     );
+}
+
+#[test]
+fn a_userdata_name_that_could_leave_its_folder_is_refused() {
+    let (d, _) = project();
+    let bp = d.file(
+        "evil.yml",
+        &BLUEPRINT.replace("  Bee: templates/bee.sh", "  \"../../x\": templates/bee.sh"),
+    );
+    let err = load(&bp, &opts()).unwrap_err().to_string();
+    assert!(
+        err.contains("evil.yml:") && err.contains("userdata name \"../../x\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_blueprint_with_a_byte_order_mark_loads() {
+    let (d, _) = project();
+    let bp = d.file("bom.yml", &format!("\u{feff}{BLUEPRINT}"));
+    assert_eq!(load(&bp, &opts()).unwrap().stack, "shop-loadtest-42");
+}
+
+#[test]
+fn a_blueprint_that_is_a_fifo_is_an_error_not_a_hang() {
+    let (d, _) = project();
+    let p = d.0.path().join("fifo.yml");
+    if !std::process::Command::new("mkfifo")
+        .arg(&p)
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        eprintln!("SKIP: mkfifo is not available");
+        return;
+    }
+    let err = load(&p, &opts()).unwrap_err().to_string();
+    assert!(err.contains("fifo.yml: it is a FIFO"), "{err}");
 }

@@ -6,6 +6,7 @@ use anyhow::Context;
 
 use crate::cli::{AnalyzeArgs, GlobalArgs, OutputMode};
 use crate::report;
+use crate::results::aggregate::capped_notice;
 use crate::results::{self, ResultsError, Summary, table};
 
 /// Reads the files and prints (and optionally writes) the summary.
@@ -41,6 +42,9 @@ pub async fn run(global: &GlobalArgs, args: AnalyzeArgs) -> anyhow::Result<ExitC
     }
     let malformed = analysis.files.iter().map(|f| f.malformed.count).sum();
     let summary = Summary::from_aggregate(&analysis.aggregate, malformed);
+    if let Some(notice) = capped_notice(summary.labels.iter().map(|l| &l.label)) {
+        eprintln!("{notice}");
+    }
     if let Some(path) = &args.json {
         std::fs::write(path, summary.to_json())
             .with_context(|| format!("writing {}", path.display()))?;

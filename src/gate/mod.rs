@@ -17,12 +17,12 @@ pub use metric::Metric;
 #[derive(Debug, thiserror::Error)]
 pub enum GateError {
     /// Unreadable file.
-    #[error("{}: cannot read: {source}", path.display())]
+    #[error("{}: {source}", path.display())]
     Read {
         /// The file.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        source: crate::input_file::InputFileError,
     },
     /// Invalid content.
     #[error("{}:{line}: {message}", path.display())]
@@ -145,10 +145,12 @@ impl Gate {
 
     /// Reads a gate file.
     pub fn read(path: &Path) -> Result<Self, GateError> {
-        let text = std::fs::read_to_string(path).map_err(|source| GateError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = crate::input_file::read_text(path, crate::input_file::MAX_TEXT_BYTES).map_err(
+            |source| GateError::Read {
+                path: path.to_path_buf(),
+                source,
+            },
+        )?;
         Self::parse(path, &text)
     }
 

@@ -39,6 +39,9 @@ pub struct Signals {
     pub ready: BTreeMap<String, Signal>,
     /// Done signals by bee.
     pub done: BTreeMap<String, Signal>,
+    /// When Ready completed (epoch ms), as CloudFormation's timestamp of
+    /// the wait condition: a bee that comes up much later skips its load.
+    pub ready_at_ms: Option<i64>,
 }
 
 impl Signals {
@@ -111,11 +114,13 @@ fn handle(tx: &Mutex<watch::Sender<Signals>>, req: Request) -> Response {
     };
     match (req.method.as_str(), req.path.as_str()) {
         ("GET", "/ready") => {
-            let status = tx.borrow().ready_status();
+            let s = tx.borrow();
             (
                 200,
                 "application/json",
-                json!({ "status": status }).to_string().into_bytes(),
+                json!({ "status": s.ready_status(), "completed_at_ms": s.ready_at_ms })
+                    .to_string()
+                    .into_bytes(),
             )
         }
         ("PUT", which @ ("/ready" | "/done")) => {
@@ -129,6 +134,9 @@ fn handle(tx: &Mutex<watch::Sender<Signals>>, req: Request) -> Response {
                         };
                         // Like CloudFormation: the first signal of a UniqueId counts.
                         map.entry(sig.unique_id.clone()).or_insert(sig);
+                        if s.ready_at_ms.is_none() && s.ready_status() == "CREATE_COMPLETE" {
+                            s.ready_at_ms = Some(chrono::Utc::now().timestamp_millis());
+                        }
                     });
                     (200, "text/plain", Vec::new())
                 }

@@ -202,12 +202,19 @@ impl Es {
             }
         }
         let what = format!("{method} {}/{path}", self.shown);
-        let resp = req
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| EsError::Unavailable(format!("{what}: {}", describe(&e))))?;
+        let (sent, started) = (body.len(), std::time::Instant::now());
+        let resp = req.body(body).send().await.map_err(|e| {
+            let e = EsError::Unavailable(format!("{what}: {}", describe(&e)));
+            tracing::debug!(target: "stampede::es", "{e}");
+            e
+        })?;
         let status = resp.status();
+        // -v: the search-cluster boundary, names and numbers only.
+        tracing::debug!(
+            target: "stampede::es",
+            "{what}: {status}, {sent} bytes sent, {} ms",
+            started.elapsed().as_millis()
+        );
         let bytes = resp.bytes().await.map_err(|e| {
             EsError::Unavailable(format!("{what}: reading the answer: {}", e.without_url()))
         })?;

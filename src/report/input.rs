@@ -35,12 +35,12 @@ pub struct Inputs {
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
     /// Unreadable file.
-    #[error("{}: cannot read: {source}", path.display())]
+    #[error("{}: {source}", path.display())]
     Read {
         /// The file.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        source: crate::input_file::InputFileError,
     },
     /// Not JSON, or cut short.
     #[error("{}:{line}:{column}: not valid JSON{hint}: {message}", path.display())]
@@ -86,10 +86,12 @@ impl crate::exit::Classify for ReportError {
 }
 
 fn read(path: &Path) -> Result<String, ReportError> {
-    std::fs::read_to_string(path).map_err(|source| ReportError::Read {
-        path: path.to_path_buf(),
-        source,
-    })
+    crate::input_file::read_text(path, crate::results::summary::MAX_SUMMARY_BYTES).map_err(
+        |source| ReportError::Read {
+            path: path.to_path_buf(),
+            source,
+        },
+    )
 }
 
 fn json(path: &Path, text: &str) -> Result<serde_json::Value, ReportError> {

@@ -13,6 +13,29 @@ use super::series::Series;
 /// clamped into the top bucket (their count and max stay exact).
 pub const MAX_TRACKABLE_MS: u64 = 3_600_000;
 
+/// Distinct labels kept apart. Every label costs a histogram per reader
+/// (about 150 KiB), so a JTL with a label per URL (10,000 and more) would
+/// take gigabytes: labels past this many share one row, [`OTHER_LABEL`],
+/// and the output says so. Totals stay exact.
+pub const MAX_LABELS: usize = 1000;
+
+/// The row that labels past [`MAX_LABELS`] share.
+pub const OTHER_LABEL: &str = "(other labels)";
+
+/// The warning for a summary whose labels were capped, if they were.
+pub fn capped_notice(labels: impl IntoIterator<Item = impl AsRef<str>>) -> Option<String> {
+    labels
+        .into_iter()
+        .any(|l| l.as_ref() == OTHER_LABEL)
+        .then(|| {
+            format!(
+                "warning: more than {MAX_LABELS} distinct labels: the rest are counted together as \
+             `{OTHER_LABEL}` (totals stay exact; with several readers, where a label near the \
+             cap falls depends on reading order). Name samples by endpoint, not by URL."
+            )
+        })
+}
+
 /// A new histogram with the bounds every summary uses: 1 ms to an hour,
 /// three significant digits (0.1% error).
 pub fn new_histogram() -> Histogram<u64> {
@@ -146,6 +169,12 @@ impl Aggregate {
     }
 
     fn insert(&mut self, label: &[u8]) -> usize {
+        if self.labels.len() >= MAX_LABELS && label != OTHER_LABEL.as_bytes() {
+            return match self.index.get(OTHER_LABEL.as_bytes()) {
+                Some(&i) => i,
+                None => self.insert(OTHER_LABEL.as_bytes()),
+            };
+        }
         let i = self.labels.len();
         self.index.insert(label.into(), i);
         self.labels.push((

@@ -148,7 +148,9 @@ pub const FORMAT_VERSION: u64 = 2;
 
 /// The largest summary.json read: series and histograms of many labels
 /// stay far below it.
-const MAX_SUMMARY_BYTES: u64 = 256 << 20;
+/// Largest summary file read: a run with many labels and a long series
+/// stays far below it.
+pub const MAX_SUMMARY_BYTES: u64 = 256 << 20;
 
 /// The shortest span throughput is computed over, so a burst within one
 /// second does not report absurd rates.
@@ -246,15 +248,18 @@ impl Summary {
             path: path.to_path_buf(),
             error,
         };
-        let size = std::fs::metadata(path).map_err(io)?.len();
-        if size > MAX_SUMMARY_BYTES {
-            return Err(ResultsError::Summary {
-                path: path.to_path_buf(),
-                line: 1,
-                message: format!("{size} bytes is over the {MAX_SUMMARY_BYTES} a summary can take"),
-            });
-        }
-        let text = std::fs::read_to_string(path).map_err(io)?;
+        use crate::input_file::InputFileError;
+        let text = match crate::input_file::read_text(path, MAX_SUMMARY_BYTES) {
+            Ok(text) => text,
+            Err(InputFileError::Io(e)) => return Err(io(e)),
+            Err(other) => {
+                return Err(ResultsError::Summary {
+                    path: path.to_path_buf(),
+                    line: 1,
+                    message: other.to_string(),
+                });
+            }
+        };
         Self::parse(path, &text)
     }
 

@@ -126,6 +126,12 @@ impl Reporter {
 
     /// A phase change.
     pub fn phase(&self, p: Phase) {
+        tracing::debug!(
+            target: "stampede::phase",
+            "entering {} after {} ms",
+            p.name(),
+            self.started.elapsed().as_millis()
+        );
         if let Ok(mut s) = self.state.lock() {
             s.phase = Some(p);
             s.log.push((p, chrono::Utc::now()));

@@ -21,6 +21,7 @@ pub fn aws_config(plan: &Plan) -> BeeConfig {
         duration_s: None,
         hard_timeout_s: plan.timeout.as_secs(),
         ready_timeout_s: 900,
+        late_start_s: 120,
         es: es_target(plan),
         coordinator: Coordinator::Cloudformation,
         ready_url: None,

@@ -1,6 +1,7 @@
 //! After the bees: the summary, the gate, and the stored history that
 //! later builds compare against.
 
+use crate::results::aggregate::capped_notice;
 use anyhow::Context;
 
 use super::collect;
@@ -119,6 +120,9 @@ pub async fn conclude(
     summary.run = Some(run_facts(plan, files));
     ui.info(&format!("results of {files} bee file(s):"));
     ui.block(&table::text(&summary));
+    if let Some(notice) = capped_notice(summary.labels.iter().map(|l| &l.label)) {
+        ui.warn(notice.trim_start_matches("warning: "));
+    }
     if summary.malformed > 0 {
         ui.warn(&format!(
             "{} malformed result rows were skipped",

@@ -102,6 +102,7 @@ pub async fn run(
             duration_s: properties.get("duration").and_then(|d| d.parse().ok()),
             hard_timeout_s: plan.timeout.as_secs(),
             ready_timeout_s: 120,
+            late_start_s: 120,
             es: es.clone(),
             coordinator: Coordinator::Local {
                 url: coord.url.clone(),
@@ -195,7 +196,8 @@ pub async fn run(
 }
 
 /// Removes what an earlier laptop run left in the report folder, and only
-/// that: the bees' own `bee-N.jtl.gz` results and the summary. Anything
+/// that: the bees' own `bee-N.jtl.gz` results, `bee-N.log` logs and
+/// `bee-N.summary.json` summaries, and the summary. Anything
 /// else in `results/` is not stampede's to delete, and would be counted as
 /// this run's results, so it stops the run.
 fn clear_own_results(report: &Path, results_dir: &Path) -> anyhow::Result<()> {
@@ -205,10 +207,12 @@ fn clear_own_results(report: &Path, results_dir: &Path) -> anyhow::Result<()> {
     };
     for entry in entries.filter_map(Result::ok) {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let own = name
-            .strip_prefix("bee-")
-            .and_then(|n| n.strip_suffix(".jtl.gz"))
-            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+        let own = name.strip_prefix("bee-").is_some_and(|n| {
+            [".jtl.gz", ".log", ".summary.json"]
+                .iter()
+                .filter_map(|suffix| n.strip_suffix(suffix))
+                .any(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        });
         if !own {
             anyhow::bail!(InputError(format!(
                 "{}: holds {name}, which stampede did not write; move it away or pass another --report folder",

@@ -7,6 +7,7 @@ mod live;
 mod local;
 mod monitor;
 mod preflight;
+mod roll_call;
 mod upload;
 
 use std::panic::AssertUnwindSafe;
@@ -149,6 +150,7 @@ async fn aws_run(
     });
     let deletion = finish_stack(&mut f, plan, &stack_id, args.keep, ui).await;
     interrupt.release();
+    monitor::stack_deleted(plan, deletion.as_ref(), ui).await;
     if !args.keep {
         upload::remove_inputs(&clients.s3, plan, ui).await;
     }
@@ -234,18 +236,22 @@ async fn judge(
 ) -> RunVerdict {
     match stop {
         Stop::Cancelled => interrupted(interrupt, "interrupted: deleting the stack"),
-        Stop::TimedOut => RunVerdict::new(
-            Outcome::TimedOut,
-            format!(
-                "the run took longer than its timeout of {}s",
-                plan.timeout.as_secs()
-            ),
-        ),
+        Stop::TimedOut => {
+            roll_call::explain(clients, plan, f.history(), ui).await;
+            RunVerdict::new(
+                Outcome::TimedOut,
+                format!(
+                    "the run took longer than its timeout of {}s",
+                    plan.timeout.as_secs()
+                ),
+            )
+        }
         Stop::Gone => RunVerdict::new(
             Outcome::InfrastructureFailed,
             "the stack disappeared while being created".to_string(),
         ),
         Stop::Settled(s) if phase::is_created(s) => {
+            done_notes(clients, plan, ui).await;
             judge::results(
                 plan,
                 clients,
@@ -258,6 +264,7 @@ async fn judge(
         }
         Stop::Settled(_) | Stop::FailedEarly => {
             let cause = phase::root_cause(f.history());
+            roll_call::explain(clients, plan, f.history(), ui).await;
             let why = cause.map_or_else(
                 || "the stack failed to create (no failed resource reported)".to_string(),
                 |c| {
@@ -288,6 +295,20 @@ async fn judge(
             }
             judge::record_failure(plan, args, ui, stack_events(f.history()));
             RunVerdict::new(Outcome::InfrastructureFailed, why)
+        }
+    }
+}
+
+/// Prints what the bees said in the stack's `DoneData` output (a skipped
+/// late start, rows not shipped); nothing when the template has no such
+/// output.
+async fn done_notes(clients: &Clients, plan: &Plan, ui: &Reporter) {
+    let Ok(Some(info)) = clients.cfn.describe(&plan.stack).await else {
+        return;
+    };
+    if let Some((_, data)) = info.outputs.iter().find(|(k, _)| k == "DoneData") {
+        for note in roll_call::done_notes(data) {
+            ui.warn(&note);
         }
     }
 }

@@ -105,14 +105,17 @@ fn a_change_over_the_bound_but_within_noise_passes() {
     // 60 samples per label: a 12% shift in p95 is within what two runs of
     // the same system differ by at this size.
     let base = run(11, 60, &[], 1.0);
-    let cur = run(12, 60, &["search"], 1.12);
     let g = gate("criteria:\n  - { metric: p95, label: search, max_increase: 5% }\n");
-    let out = judge(&g, &cur, Some(&base));
+    // The precondition: a current run whose measured change is over the
+    // bound, so that only the noise model can let it pass. Small samples
+    // scatter, so take the first seed that shows it.
+    let out = (12..200)
+        .map(|seed| judge(&g, &run(seed, 60, &["search"], 1.12), Some(&base)))
+        .find(|o| o.checks[0].change.is_some_and(|c| c > 0.05))
+        .expect("no seed gave a measured change over the 5% bound");
     let c = &out.checks[0];
-    if c.change.unwrap() > 0.05 {
-        assert_eq!(c.verdict, Verdict::Pass, "{c:?}");
-        assert!(c.note.contains("within run-to-run noise"), "{c:?}");
-    }
+    assert_eq!(c.verdict, Verdict::Pass, "{c:?}");
+    assert!(c.note.contains("within run-to-run noise"), "{c:?}");
     // The same shift measured on many samples is real.
     let base = run(11, 50_000, &[], 1.0);
     let cur = run(12, 50_000, &["search"], 1.12);

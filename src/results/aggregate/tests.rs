@@ -155,3 +155,41 @@ fn local_aggregate_equals_direct_recording() {
         }
     }
 }
+
+#[test]
+fn labels_past_the_cap_share_one_row_and_totals_stay_exact() {
+    let mut local = LocalAggregate::default();
+    let n = MAX_LABELS + 500;
+    for i in 0..n {
+        let label = format!("/item/{i}");
+        local.record(&sample(
+            label.as_bytes(),
+            10 + i as u64 % 90,
+            i as i64,
+            i % 7 != 0,
+        ));
+        local.record(&sample(label.as_bytes(), 20, i as i64, true));
+    }
+    let mut agg = local.finish();
+    assert_eq!(agg.labels.len(), MAX_LABELS + 1);
+    let (name, other) = agg.labels.last().unwrap();
+    assert_eq!(name, OTHER_LABEL);
+    assert_eq!(other.count, 1000);
+    assert_eq!(agg.total().count, 2 * n as u64);
+    assert_eq!(
+        agg.total().errors,
+        (0..n).filter(|i| i % 7 == 0).count() as u64
+    );
+    // Merging another reader's labels keeps the cap.
+    let mut more = Aggregate::default();
+    more.record(&sample(b"/late", 5, 0, true));
+    agg.merge(&more);
+    assert_eq!(agg.labels.len(), MAX_LABELS + 1);
+    assert_eq!(agg.labels.last().unwrap().1.count, 1001);
+    let names = agg.labels.iter().map(|(l, _)| l.as_str());
+    assert!(
+        capped_notice(names)
+            .unwrap()
+            .contains("more than 1000 distinct labels")
+    );
+}

@@ -282,6 +282,11 @@ impl LocalAggregate {
 
     #[cold]
     fn insert(&mut self, label: &[u8], h: u64) -> usize {
+        if self.labels.len() >= MAX_LABELS && label != OTHER_LABEL.as_bytes() {
+            // Not kept in the table: such labels come back here, which
+            // is slow only for inputs past the cap.
+            return self.index(OTHER_LABEL.as_bytes());
+        }
         let i = self.labels.len();
         self.labels
             .push((label.into(), LocalStats::new(self.block)));
