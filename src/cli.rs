@@ -81,6 +81,74 @@ pub enum Command {
     Collect(CollectArgs),
     /// Write an event (a deployment, say) for the charts and Grafana.
     Annotate(AnnotateArgs),
+    /// A run's live view from the search cluster, as JSON lines (tests and
+    /// bench/swarm.sh: the orchestrator's side on its own).
+    #[command(hide = true)]
+    LiveView(LiveViewArgs),
+    /// Simulated bees: synthetic samples into JTLs, shipped by the real
+    /// shipping code (bench/swarm.sh).
+    #[command(hide = true)]
+    Swarm(SwarmArgs),
+}
+
+/// Arguments of the hidden `stampede live-view`.
+#[derive(Debug, Args)]
+pub struct LiveViewArgs {
+    /// Elasticsearch / OpenSearch URL.
+    #[arg(long, env = "STAMPEDE_ES_URL")]
+    pub es: String,
+    /// Results index (rollups are read from `<index>-rollup`).
+    #[arg(long, default_value = "stampede-results")]
+    pub index: String,
+    /// The run.
+    #[arg(long)]
+    pub run_id: String,
+    /// Start of the test, epoch ms (default: now).
+    #[arg(long)]
+    pub since_ms: Option<i64>,
+    /// Seconds between polls.
+    #[arg(long, default_value_t = 5.0)]
+    pub every: f64,
+    /// Polls before exiting (0: until interrupted).
+    #[arg(long, default_value_t = 1)]
+    pub polls: u64,
+    /// Read raw rows with `percentiles` aggregations instead of rollups
+    /// (the way before rollups, the benchmark's peer).
+    #[arg(long)]
+    pub raw: bool,
+}
+
+/// Arguments of the hidden `stampede swarm`.
+#[derive(Debug, Args)]
+pub struct SwarmArgs {
+    /// Elasticsearch / OpenSearch URL.
+    #[arg(long, env = "STAMPEDE_ES_URL")]
+    pub es: String,
+    /// Results index.
+    #[arg(long, default_value = "stampede-swarm")]
+    pub index: String,
+    /// The run.
+    #[arg(long)]
+    pub run_id: String,
+    /// Simulated bees.
+    #[arg(long, default_value_t = 500)]
+    pub bees: usize,
+    /// Samples per second per bee.
+    #[arg(long, default_value_t = 2000)]
+    pub rate: u64,
+    /// Seconds of load.
+    #[arg(long, default_value_t = 60)]
+    pub duration: u64,
+    /// Raw rows shipped: all, errors or none.
+    #[arg(long, default_value = "none", value_parser = parse_rows)]
+    pub rows: crate::metrics::rollup::RowsMode,
+    /// Folder for the bees' JTLs.
+    #[arg(long)]
+    pub dir: PathBuf,
+    /// Seconds the bees may take to ship what is left once the load ends;
+    /// then they are stopped and the cluster's count is what was shipped.
+    #[arg(long, default_value_t = 60)]
+    pub drain_max: u64,
 }
 
 /// Arguments of `stampede collect`.
@@ -171,6 +239,13 @@ pub struct ShipArgs {
     /// not shipped, like 30s or 2m.
     #[arg(long, default_value = "2m", value_parser = parse_give_up)]
     pub give_up_after: Duration,
+    /// Which raw rows go to the index beside the per-interval rollups
+    /// (`<index>-rollup`): all, errors or none.
+    #[arg(long, default_value = "all", value_parser = parse_rows)]
+    pub rows: crate::metrics::rollup::RowsMode,
+    /// Length of a rollup interval, 1s to 60s.
+    #[arg(long, default_value = "1s", value_parser = parse_interval)]
+    pub rollup_interval: Duration,
 }
 
 /// Arguments of `stampede bee`.
@@ -345,6 +420,18 @@ fn parse_give_up(s: &str) -> Result<Duration, String> {
         .filter(|&t| t <= crate::bee::config::MAX_GIVE_UP_AFTER_S)
         .map(Duration::from_secs)
         .ok_or_else(|| format!("expected a duration up to 24h like 30s or 2m, got {s:?}"))
+}
+
+fn parse_rows(s: &str) -> Result<crate::metrics::rollup::RowsMode, String> {
+    crate::metrics::rollup::RowsMode::parse(s)
+        .ok_or_else(|| format!("expected all, errors or none, got {s:?}"))
+}
+
+fn parse_interval(s: &str) -> Result<Duration, String> {
+    crate::blueprint::parse_duration(s)
+        .filter(|t| (1..=60).contains(t))
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("expected a duration from 1s to 60s, like 1s or 5s, got {s:?}"))
 }
 
 fn parse_seconds(s: &str) -> Result<Duration, String> {

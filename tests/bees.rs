@@ -10,7 +10,7 @@ use crate::support::*;
 /// target. OpenSearch ends up with exactly the rows the JTLs hold, and the
 /// summary counts the same.
 #[test]
-fn local_quickstart_ships_every_row_once_and_summarises_them() {
+fn local_quickstart_ships_every_sample_once_and_summarises_them() {
     let (Some(es), Some(jmeter)) = (opensearch(), jmeter_home()) else {
         return;
     };
@@ -64,10 +64,15 @@ fn local_quickstart_ships_every_row_once_and_summarises_them() {
     for bee in ["bee-1", "bee-2"] {
         let rows = jtl_rows(&report.path().join(format!("results/{bee}.jtl.gz")));
         assert!(rows > 50, "{bee} ran load");
+        // The blueprint ships failed samples as raw rows (the default
+        // `metrics.rows: errors`) and every sample in the rollups.
+        let (samples, errors) =
+            crate::rollup::rollup_sums_of(&es, "stampede-quickstart", run_id, Some(bee));
+        assert_eq!(samples, rows, "{bee}: the rollups hold exactly its JTL");
         assert_eq!(
             es_count(&es, "stampede-quickstart", run_id, Some(bee)),
-            rows,
-            "{bee}: OpenSearch holds exactly its JTL"
+            errors,
+            "{bee}: one raw row per failed sample"
         );
         jtl_total += rows;
     }
@@ -129,7 +134,7 @@ fn bee_signals_ready_and_done_and_uploads_its_jtl() {
         "testcase": format!("s3://{}/stampede/{run_id}/testcase/quickstart.jmx", crate::lifecycle::BUCKET),
         "results": format!("s3://{}/stampede/{run_id}/results", crate::lifecycle::BUCKET),
         "properties": {"threads": "2", "duration": "6", "target": target},
-        "es": {"url": es, "index": "stampede-bees"},
+        "es": {"url": es, "index": "stampede-bees", "rows": "all"},
         "coordinator": {"kind": "cloudformation"}
     });
     crate::lifecycle::seed(
@@ -194,7 +199,12 @@ fn bee_signals_ready_and_done_and_uploads_its_jtl() {
     let rows = jtl_rows(&jtl);
     assert!(rows > 10, "JMeter ran: {rows} rows");
     assert_eq!(data["rows_shipped"], rows);
+    assert_eq!(data["samples_rolled_up"], rows);
     assert_eq!(es_count(&es, "stampede-bees", &run_id, None), rows);
+    assert_eq!(
+        crate::rollup::rollup_sums(&es, "stampede-bees", &run_id).0,
+        rows
+    );
     // Its own summary beside the JTL, counting the same rows, with its
     // health; and that health, once a second, in the health index.
     let key = format!("stampede/{run_id}/results/i-0123456789abcdef0.summary.json");

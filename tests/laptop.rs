@@ -211,12 +211,15 @@ fn a_bee_against_a_full_index_finishes_and_the_run_reports_the_loss() {
     )
     .unwrap();
     let index = "stampede-full-laptop";
+    // A full disk refuses every index on the node: the rollups' too.
+    let rollups = format!("{index}-rollup");
     crate::shipping::blocked_index(&es, index, "read_only_allow_delete");
+    crate::shipping::blocked_index(&es, &rollups, "read_only_allow_delete");
     let bp = write(
         dir.path(),
         "full.yml",
         &format!(
-            "stack: full\ntarget: local\nlocal: {{ bees: 1, serve: 0 }}\ntestcase: q.jmx\ntimeout: 10m\nproperties: {{ threads: 2, duration: 4, think_ms: 50 }}\nmetrics:\n  es: {es}\n  index: {index}\n  give_up_after: 3s\n"
+            "stack: full\ntarget: local\nlocal: {{ bees: 1, serve: 0 }}\ntestcase: q.jmx\ntimeout: 10m\nproperties: {{ threads: 2, duration: 4, think_ms: 50 }}\nmetrics:\n  es: {es}\n  index: {index}\n  give_up_after: 3s\n  rows: all\n"
         ),
     );
     let report = dir.path().join("report");
@@ -231,6 +234,7 @@ fn a_bee_against_a_full_index_finishes_and_the_run_reports_the_loss() {
         .unwrap();
     let (out, took) = crate::shipping::wait_within(child, Duration::from_secs(180));
     crate::shipping::unblock(&es, index);
+    crate::shipping::unblock(&es, &rollups);
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr),
@@ -243,7 +247,8 @@ fn a_bee_against_a_full_index_finishes_and_the_run_reports_the_loss() {
         .find(|l| l.starts_with("warning: bee-1: "))
         .unwrap_or_else(|| panic!("no loss reported: {stdout}"));
     assert!(
-        loss.contains(&format!("{rows} of {rows} rows not shipped"))
+        loss.contains(&format!("{rows} of {rows} rows and "))
+            && loss.contains("rollup documents not shipped")
             && loss.contains("disk usage exceeded flood-stage watermark"),
         "{loss}"
     );

@@ -15,6 +15,7 @@ mod lint;
 mod monitor;
 mod render;
 mod report;
+mod rollup;
 mod shipping;
 mod stacks;
 mod trust;

@@ -13,14 +13,15 @@ use std::time::Duration;
 use crate::support::*;
 
 /// A TCP proxy that can refuse connections and cut the open ones.
-struct Proxy {
-    port: u16,
+pub struct Proxy {
+    /// The port it listens on.
+    pub port: u16,
     up: Arc<AtomicBool>,
     conns: Arc<Mutex<Vec<TcpStream>>>,
 }
 
 impl Proxy {
-    fn start(upstream: &str) -> Self {
+    pub fn start(upstream: &str) -> Self {
         let upstream = upstream.trim_start_matches("http://").to_string();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -62,14 +63,14 @@ impl Proxy {
         Proxy { port, up, conns }
     }
 
-    fn down(&self) {
+    pub fn down(&self) {
         self.up.store(false, Ordering::SeqCst);
         for c in self.conns.lock().unwrap().drain(..) {
             let _ = c.shutdown(Shutdown::Both);
         }
     }
 
-    fn up(&self) {
+    pub fn up(&self) {
         self.up.store(true, Ordering::SeqCst);
     }
 }

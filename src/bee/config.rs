@@ -36,6 +36,17 @@ pub struct EsTarget {
     /// shipped are counted in the Done reason, and the JTL keeps them.
     #[serde(default = "default_give_up_after")]
     pub give_up_after_s: u64,
+    /// Which raw rows go to `index` beside the rollups.
+    #[serde(default)]
+    pub rows: crate::metrics::rollup::RowsMode,
+    /// Milliseconds per rollup interval.
+    #[serde(default = "default_rollup_interval")]
+    pub rollup_interval_ms: u64,
+}
+
+/// One second per rollup interval.
+pub fn default_rollup_interval() -> u64 {
+    1000
 }
 
 /// Two minutes: a cluster restart, not a test's length.

@@ -181,6 +181,7 @@ async fn protocol(
     let data = serde_json::json!({
         "rows_shipped": ok.map(|s| s.rows),
         "rows_not_shipped": ok.map(|s| s.lost),
+        "samples_rolled_up": ok.map(|s| s.samples),
         "not_shipped_because": shipping,
         "jtl": uploaded,
     })
@@ -335,6 +336,8 @@ async fn start_shipping(
         bee: id.to_string(),
         run_id: cfg.run_id.clone(),
         max_backoff: Duration::from_secs(10),
+        rows: target.rows,
+        rollup_interval_ms: target.rollup_interval_ms,
     };
     let jtl = jtl.to_path_buf();
     Some(tokio::spawn(async move {

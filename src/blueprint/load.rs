@@ -40,6 +40,33 @@ impl Loader<'_> {
             })
     }
 
+    /// `metrics.rows`: all, errors or none.
+    fn rows(&self, v: &Value, ctx: &Value) -> Result<RowsMode, BlueprintError> {
+        let s = scalar_to_string(v).unwrap_or_default();
+        let s = self.render("metrics.rows", &s, ctx)?;
+        RowsMode::parse(s.trim()).ok_or_else(|| {
+            self.at(
+                line_of(self.text, "rows:"),
+                format!("metrics.rows: {s:?} is not one of all, errors, none"),
+            )
+        })
+    }
+
+    /// `metrics.rollup_interval`: a duration from 1s to a minute.
+    fn rollup_interval(&self, v: &Value, ctx: &Value) -> Result<Duration, BlueprintError> {
+        let s = scalar_to_string(v).unwrap_or_default();
+        let s = self.render("metrics.rollup_interval", &s, ctx)?;
+        parse_duration(&s)
+            .filter(|t| (1..=60).contains(t))
+            .map(Duration::from_secs)
+            .ok_or_else(|| {
+                self.at(
+                    line_of(self.text, "rollup_interval:"),
+                    format!("metrics.rollup_interval: {s:?} is not a duration between 1s and 60s, like 1s or 5s"),
+                )
+            })
+    }
+
     /// Renders one blueprint string; `field` names it in errors.
     pub(super) fn render(
         &self,
@@ -212,6 +239,14 @@ impl Loader<'_> {
                 give_up_after: match &m.give_up_after {
                     Some(v) => Some(self.give_up_after(v, &ctx)?),
                     None => None,
+                },
+                rows: match &m.rows {
+                    Some(v) => self.rows(v, &ctx)?,
+                    None => RowsMode::default(),
+                },
+                rollup_interval: match &m.rollup_interval {
+                    Some(v) => self.rollup_interval(v, &ctx)?,
+                    None => Duration::from_secs(1),
                 },
             }),
             None => None,

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::metrics::rollup::RowsMode;
 use crate::render::{OutputTable, RenderFailure, Renderer};
 pub use context::{Build, RunInfo, check_run_id};
 pub use limits::Limits;
@@ -97,6 +98,10 @@ pub struct Metrics {
     /// How long shipping may go without indexing a row before it gives
     /// up; `None`: the bee's default.
     pub give_up_after: Option<Duration>,
+    /// Which raw rows still go to the index beside the rollups.
+    pub rows: RowsMode,
+    /// Length of a rollup interval.
+    pub rollup_interval: Duration,
 }
 
 /// A fully rendered blueprint.

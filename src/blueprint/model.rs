@@ -97,6 +97,10 @@ pub struct RawMetrics {
     /// How long shipping may go without indexing a row before it gives
     /// up (a duration like 30s or 2m).
     pub give_up_after: Option<Value>,
+    /// Which raw rows still go to the index: all, errors or none.
+    pub rows: Option<Value>,
+    /// Seconds per rollup interval (a duration like 1s or 5s).
+    pub rollup_interval: Option<Value>,
 }
 
 /// The `local` section.

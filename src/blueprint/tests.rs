@@ -381,6 +381,50 @@ fn metrics_give_up_after_is_a_bounded_duration() {
 }
 
 #[test]
+fn metrics_rows_and_rollup_interval_are_checked_and_default() {
+    use crate::metrics::rollup::RowsMode;
+    let d = Dir::new();
+    d.file("t.jmx", "<jmeterTestPlan/>");
+    let head = "stack: quick\ntarget: local\nlocal: { bees: 1 }\ntestcase: t.jmx\n";
+    let bp = d.file(
+        "default.yml",
+        &format!("{head}metrics: {{ es: http://x:9200 }}\n"),
+    );
+    let m = load(&bp, &opts()).unwrap().metrics.unwrap();
+    assert_eq!(
+        (m.rows, m.rollup_interval),
+        (RowsMode::Errors, Duration::from_secs(1))
+    );
+    let bp = d.file(
+        "set.yml",
+        &format!("{head}metrics: {{ es: http://x:9200, rows: none, rollup_interval: 5s }}\n"),
+    );
+    let m = load(&bp, &opts()).unwrap().metrics.unwrap();
+    assert_eq!(
+        (m.rows, m.rollup_interval),
+        (RowsMode::None, Duration::from_secs(5))
+    );
+    let bp = d.file(
+        "bad.yml",
+        &format!("{head}metrics:\n  es: http://x:9200\n  rows: some\n"),
+    );
+    let e = err(&bp);
+    assert!(
+        e.contains("bad.yml:7") && e.contains("all, errors, none"),
+        "{e}"
+    );
+    let bp = d.file(
+        "slow.yml",
+        &format!("{head}metrics:\n  es: http://x:9200\n  rollup_interval: 2m\n"),
+    );
+    let e = err(&bp);
+    assert!(
+        e.contains("slow.yml:7") && e.contains("rollup_interval"),
+        "{e}"
+    );
+}
+
+#[test]
 fn a_userdata_name_that_could_leave_its_folder_is_refused() {
     let (d, _) = project();
     let bp = d.file(

@@ -7,6 +7,7 @@ mod collect;
 pub mod compare;
 
 mod delete;
+mod live_view;
 mod observe;
 mod plan;
 mod reap;
@@ -14,6 +15,7 @@ mod render;
 mod report;
 mod run;
 mod ship;
+mod swarm;
 
 use std::process::ExitCode;
 
@@ -35,5 +37,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bee(args) => bee::run(g, args).await,
         Command::Collect(args) => collect::run(g, args).await,
         Command::Annotate(args) => annotate::run(g, args).await,
+        Command::LiveView(args) => live_view::run(args).await,
+        Command::Swarm(args) => swarm::run(args).await,
     }
 }

@@ -35,6 +35,8 @@ pub async fn run(global: &GlobalArgs, args: ShipArgs) -> anyhow::Result<ExitCode
         run_id: args.run_id.clone(),
         max_backoff: Duration::from_secs(10),
         give_up_after: args.give_up_after,
+        rows: args.rows,
+        rollup_interval_ms: args.rollup_interval.as_millis() as u64,
     };
     let interrupt = Interrupt::install();
     let done = if args.follow {
@@ -55,11 +57,13 @@ pub async fn run(global: &GlobalArgs, args: ShipArgs) -> anyhow::Result<ExitCode
         .await
         .map_err(|e| exit::InputError(e.to_string()))?;
     ui.info(&format!(
-        "shipped {} rows of {} to {}/{} ({} requests, {} outages, {} lost, {} malformed)",
+        "shipped {} rows of {} to {}/{} and {} rollup documents of {} samples ({} requests, {} outages, {} lost, {} malformed)",
         stats.rows,
         args.jtl.display(),
         es.shown(),
         args.index,
+        stats.rollups,
+        stats.samples,
         stats.requests,
         stats.outages,
         stats.lost,
@@ -81,6 +85,9 @@ pub async fn run(global: &GlobalArgs, args: ShipArgs) -> anyhow::Result<ExitCode
         "exit_code": outcome.code(),
         "rows": stats.rows,
         "lost": stats.lost,
+        "rollups": stats.rollups,
+        "rollups_lost": stats.rollups_lost,
+        "samples": stats.samples,
         "lost_because": stats.loss_reasons,
         "malformed": stats.malformed,
     }));

@@ -1,6 +1,8 @@
 //! Live test metrics while a run is testing: from the search cluster by
-//! aggregations over the window since the test started (never by fetching
-//! documents), or, in laptop mode without a cluster, from the bees' JTLs.
+//! aggregations (never by fetching documents) over the bees' rollups (see
+//! [`super::rollup_live`]), or, in laptop mode without a cluster, from the
+//! bees' JTLs. [`from_es`] reads raw rows instead: the way before rollups,
+//! kept as the peer in `bench/swarm.sh`.
 
 use std::collections::VecDeque;
 use std::fmt::Write;
@@ -60,13 +62,15 @@ pub struct Live {
     pub bees: u64,
     /// Per label, busiest first.
     pub labels: Vec<LabelLive>,
+    /// Age in seconds of the newest sample seen (completed), when any.
+    pub freshness_s: Option<f64>,
 }
 
 impl Live {
     /// One line for logs and the status bar.
     pub fn line(&self) -> String {
         format!(
-            "samples {}  {:.1}/s now  errors {:.2}%  p50 {:.0}ms p95 {:.0}ms p99 {:.0}ms  (last 10s p95 {:.0}ms)  bees {}",
+            "samples {}  {:.1}/s now  errors {:.2}%  p50 {:.0}ms p95 {:.0}ms p99 {:.0}ms  (last 10s p95 {:.0}ms)  bees {}{}",
             self.samples,
             self.rate_now,
             self.error_pct,
@@ -74,7 +78,9 @@ impl Live {
             self.overall.p95,
             self.overall.p99,
             self.window.p95,
-            self.bees
+            self.bees,
+            self.freshness_s
+                .map_or_else(String::new, |f| format!("  newest {f:.1}s ago"))
         )
     }
 
@@ -116,6 +122,7 @@ pub fn query(run_id: &str, start_ms: i64, now_ms: i64) -> Value {
             "overall": pct,
             "errors": errors,
             "bees": { "cardinality": { "field": "bee" } },
+            "newest": { "max": { "field": "@timestamp" } },
             "window": {
                 "filter": { "range": { "@timestamp": { "gte": now_ms - WINDOW_MS, "format": "epoch_millis" } } },
                 "aggs": { "p": pct }
@@ -128,8 +135,8 @@ pub fn query(run_id: &str, start_ms: i64, now_ms: i64) -> Value {
     })
 }
 
-/// Reads an aggregation answer.
-pub fn from_answer(v: &Value) -> Live {
+/// Reads an aggregation answer at `now_ms`.
+pub fn from_answer(v: &Value, now_ms: i64) -> Live {
     let samples = v["hits"]["total"]["value"].as_u64().unwrap_or(0);
     let errors = v["aggregations"]["errors"]["doc_count"]
         .as_u64()
@@ -160,10 +167,13 @@ pub fn from_answer(v: &Value) -> Live {
                     .collect()
             })
             .unwrap_or_default(),
+        freshness_s: a["newest"]["value"]
+            .as_f64()
+            .map(|n| (now_ms as f64 - n).max(0.0) / 1000.0),
     }
 }
 
-/// Asks the cluster for a snapshot.
+/// Asks the cluster for a snapshot from raw rows.
 pub async fn from_es(
     es: &Es,
     index: &str,
@@ -172,7 +182,7 @@ pub async fn from_es(
     now_ms: i64,
 ) -> Result<Live, EsError> {
     match es.search(index, &query(run_id, start_ms, now_ms)).await {
-        Ok(answer) => Ok(from_answer(&answer)),
+        Ok(answer) => Ok(from_answer(&answer, now_ms)),
         // The first bee's first batch creates the index.
         Err(EsError::Rejected(m)) if m.contains("index_not_found_exception") => Ok(Live::default()),
         Err(e) => Err(e),
@@ -186,6 +196,8 @@ pub struct JtlLive {
     all: Aggregate,
     recent: VecDeque<(i64, u64)>,
     bees: usize,
+    /// Completion time of the newest sample read.
+    newest: Option<i64>,
 }
 
 impl JtlLive {
@@ -196,6 +208,7 @@ impl JtlLive {
             all: Aggregate::default(),
             recent: VecDeque::new(),
             bees: 0,
+            newest: None,
         }
     }
 
@@ -214,6 +227,8 @@ impl JtlLive {
                 if let Some(s) = parse_row(&row.record, &cols) {
                     self.all.record(&s);
                     self.recent.push_back((s.timestamp, s.elapsed));
+                    let end = s.timestamp.saturating_add(s.elapsed as i64);
+                    self.newest = Some(self.newest.map_or(end, |n| n.max(end)));
                 }
             }
         }
@@ -229,7 +244,9 @@ impl JtlLive {
         {
             self.recent.pop_front();
         }
-        self.snapshot()
+        let mut live = self.snapshot();
+        live.freshness_s = self.newest.map(|n| (now_ms - n).max(0) as f64 / 1000.0);
+        live
     }
 
     fn snapshot(&self) -> Live {
@@ -276,6 +293,7 @@ impl JtlLive {
             },
             bees: self.bees as u64,
             labels,
+            freshness_s: None,
         }
     }
 }
@@ -296,7 +314,7 @@ mod tests {
                 "labels": { "buckets": [ { "key": "home", "doc_count": 120, "errors": { "doc_count": 1 }, "p": { "values": { "50.0": 9.0, "95.0": 30.0, "99.0": 60.0 } } } ] }
             }
         });
-        let live = from_answer(&answer);
+        let live = from_answer(&answer, 0);
         assert_eq!(live.samples, 200);
         assert_eq!(live.rate_now, 5.0);
         assert_eq!(live.error_pct, 2.0);
@@ -318,5 +336,6 @@ mod tests {
         let s = live.poll(5000);
         assert_eq!((s.samples, s.errors, s.bees), (2, 1, 1));
         assert_eq!(s.rate_now, 0.2);
+        assert_eq!(s.freshness_s, Some(2.98));
     }
 }

@@ -42,6 +42,8 @@ pub fn es_target(plan: &Plan) -> Option<EsTarget> {
         give_up_after_s: m
             .give_up_after
             .map_or_else(crate::bee::config::default_give_up_after, |d| d.as_secs()),
+        rows: m.rows,
+        rollup_interval_ms: m.rollup_interval.as_millis() as u64,
     })
 }
 

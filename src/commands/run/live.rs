@@ -9,6 +9,7 @@ use crate::cli::OutputMode;
 use crate::metrics::es::Es;
 use crate::metrics::health;
 use crate::metrics::live::{self, JtlLive};
+use crate::metrics::rollup_live::RollupLive;
 use crate::stack::phase::Phase;
 use crate::ui::Reporter;
 
@@ -19,14 +20,16 @@ const PLAIN_EVERY: Duration = Duration::from_secs(10);
 
 /// Where live numbers come from.
 pub enum Source {
-    /// Aggregations on the search cluster.
+    /// Aggregations over the bees' rollups on the search cluster.
     Es {
         /// The client.
         es: Es,
-        /// The index.
+        /// The results index (rollups are in `<index>-rollup`).
         index: String,
         /// The run.
         run_id: String,
+        /// The view, from the first poll on.
+        view: Option<RollupLive>,
     },
     /// The bees' JTLs on this machine.
     Jtl(JtlLive),
@@ -38,7 +41,14 @@ impl Source {
     async fn poll(&mut self, start_ms: i64) -> Result<live::Live, String> {
         let now = chrono::Utc::now().timestamp_millis();
         match self {
-            Source::Es { es, index, run_id } => live::from_es(es, index, run_id, start_ms, now)
+            Source::Es {
+                es,
+                index,
+                run_id,
+                view,
+            } => view
+                .get_or_insert_with(|| RollupLive::new(index, run_id, start_ms))
+                .poll(es, now)
                 .await
                 .map_err(|e| e.to_string()),
             Source::Jtl(j) => Ok(j.poll(now)),
@@ -48,7 +58,10 @@ impl Source {
 
     /// The line naming saturated bees, from their health documents.
     async fn generators_line(&self) -> Option<String> {
-        let Source::Es { es, index, run_id } = self else {
+        let Source::Es {
+            es, index, run_id, ..
+        } = self
+        else {
             return None;
         };
         let now = chrono::Utc::now().timestamp_millis();
@@ -125,6 +138,7 @@ pub async fn source(
                 es,
                 index: t.index.clone(),
                 run_id: run_id.to_string(),
+                view: None,
             },
             Err(e) => {
                 ui.warn(&format!("live metrics off: {e}"));
