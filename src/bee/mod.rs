@@ -5,13 +5,14 @@
 pub mod config;
 pub mod health;
 mod jmeter;
+mod ready;
 pub mod signal;
 mod summary;
 pub mod trail;
+mod upload;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
@@ -21,7 +22,10 @@ use crate::metrics::es::Es;
 use crate::metrics::ship::{self, ShipConfig, Shipped};
 pub use config::{BeeConfig, Coordinator, EsTarget};
 use jmeter::Ended;
+pub use ready::late_start;
+use ready::wait_ready;
 use signal::Status;
+use upload::{leave_trail, upload};
 
 /// How a bee's run ended.
 #[derive(Debug)]
@@ -81,26 +85,6 @@ fn workdir_of(cfg: &BeeConfig) -> PathBuf {
             .clone()
             .unwrap_or_else(|| format!("stampede-bee-{}", cfg.id())),
     )
-}
-
-/// Puts the bee's log beside its results: from memory, so that a full
-/// disk does not stop it.
-async fn leave_trail(cfg: &BeeConfig, id: &str, text: String) -> anyhow::Result<()> {
-    let name = format!("{id}.log");
-    match aws::s3::parse_uri(&cfg.results) {
-        Some((bucket, prefix)) => {
-            let clients = aws::connect(cfg.region.as_deref(), None).await?;
-            let key = format!("{}/{name}", prefix.trim_end_matches('/'));
-            clients.s3.put(bucket, &key, text.into_bytes()).await?;
-        }
-        None => {
-            let dir = PathBuf::from(&cfg.results);
-            std::fs::create_dir_all(&dir)?;
-            std::fs::write(dir.join(&name), text)
-                .with_context(|| format!("writing {}", dir.join(&name).display()))?;
-        }
-    }
-    Ok(())
 }
 
 async fn protocol(
@@ -239,77 +223,6 @@ async fn fetch_testcase(
     }
 }
 
-/// Why a bee that finds the test started at `ready_at` runs no load, if
-/// it is later than `bound_s`: a replacement instance (Auto Scaling
-/// replacing a failed bee) would otherwise start its load late without a
-/// word and skew the results' time line.
-pub fn late_start(
-    ready_at: chrono::DateTime<chrono::Utc>,
-    now: chrono::DateTime<chrono::Utc>,
-    bound_s: u64,
-) -> Option<String> {
-    let late = (now - ready_at).num_seconds();
-    (late > i64::try_from(bound_s).unwrap_or(i64::MAX))
-        .then(|| format!("it came up {late} s after the test started (the bound is {bound_s} s)"))
-}
-
-/// Polls until every bee is ready: the `Ready` wait condition completes
-/// (AWS) or the local coordinator says so. Returns when it completed, when
-/// that is known.
-async fn wait_ready(
-    cfg: &BeeConfig,
-    clients: Option<&Clients>,
-    stop: &CancellationToken,
-) -> anyhow::Result<Option<chrono::DateTime<chrono::Utc>>> {
-    let deadline = Instant::now() + Duration::from_secs(cfg.ready_timeout_s);
-    let http = reqwest::Client::new();
-    loop {
-        let (status, at) = match &cfg.coordinator {
-            Coordinator::Cloudformation => clients
-                .context("no AWS clients")?
-                .cfn
-                .resource_status(&cfg.stack, crate::stack::phase::READY)
-                .await?
-                .unwrap_or_default(),
-            Coordinator::Local { url } => {
-                let resp = http
-                    .get(format!("{}/ready", url.trim_end_matches('/')))
-                    .send()
-                    .await;
-                match resp {
-                    Ok(r) => {
-                        let v = r.json::<serde_json::Value>().await.unwrap_or_default();
-                        let at = v["completed_at_ms"]
-                            .as_i64()
-                            .and_then(chrono::DateTime::from_timestamp_millis);
-                        (v["status"].as_str().unwrap_or_default().to_string(), at)
-                    }
-                    Err(_) => (String::new(), None),
-                }
-            }
-        };
-        match status.as_str() {
-            "CREATE_COMPLETE" => return Ok(at),
-            s if s.ends_with("FAILED") => anyhow::bail!("the Ready wait condition is {s}"),
-            _ => {}
-        }
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "not every bee was ready within {}s",
-            cfg.ready_timeout_s
-        );
-        let pause = if matches!(cfg.coordinator, Coordinator::Local { .. }) {
-            200
-        } else {
-            5000
-        };
-        tokio::select! {
-            _ = stop.cancelled() => anyhow::bail!("interrupted while waiting for the other bees"),
-            _ = tokio::time::sleep(Duration::from_millis(pause)) => {}
-        }
-    }
-}
-
 async fn start_shipping(
     cfg: &BeeConfig,
     id: &str,
@@ -346,55 +259,6 @@ async fn start_shipping(
             .await
             .map_err(|e| e.to_string())
     }))
-}
-
-/// Gzips the JTL and puts it beside the other bees' results.
-async fn upload(
-    cfg: &BeeConfig,
-    clients: Option<&Clients>,
-    id: &str,
-    jtl: &Path,
-) -> anyhow::Result<String> {
-    let gz = jtl.with_extension("jtl.gz");
-    let (src, dst) = (jtl.to_path_buf(), gz.clone());
-    tokio::task::spawn_blocking(move || gzip(&src, &dst)).await??;
-    let name = format!("{id}.jtl.gz");
-    match aws::s3::parse_uri(&cfg.results) {
-        Some((bucket, prefix)) => {
-            let key = format!("{}/{name}", prefix.trim_end_matches('/'));
-            clients
-                .context("no AWS clients")?
-                .s3
-                .put_file(bucket, &key, &gz)
-                .await?;
-            Ok(aws::s3::uri(bucket, &key))
-        }
-        None => {
-            let dir = PathBuf::from(&cfg.results);
-            std::fs::create_dir_all(&dir)?;
-            let to = dir.join(name);
-            std::fs::copy(&gz, &to)
-                .with_context(|| format!("copying the JTL to {}", to.display()))?;
-            Ok(to.display().to_string())
-        }
-    }
-}
-
-fn gzip(src: &Path, dst: &Path) -> anyhow::Result<()> {
-    let mut input = match std::fs::File::open(src) {
-        Ok(f) => f,
-        // JMeter never started writing: an empty result is still a result.
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::write(src, b"")?;
-            std::fs::File::open(src)?
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let mut out =
-        flate2::write::GzEncoder::new(std::fs::File::create(dst)?, flate2::Compression::default());
-    std::io::copy(&mut input, &mut out)?;
-    out.finish()?.flush()?;
-    Ok(())
 }
 
 /// Why Done should be FAILURE, if it should: JMeter failed or wrote
