@@ -2,7 +2,7 @@
 //! its JTL uploaded beside it as `<bee id>.summary.json`, so `run` merges
 //! summaries instead of re-parsing every JTL.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 
 use super::BeeConfig;
 use super::health::Sampler;
-use crate::aws::{self, Clients};
+use crate::aws::Clients;
 use crate::metrics::es::Es;
 use crate::metrics::health as ship_health;
 use crate::results::beemerge::SUMMARY_SUFFIX;
@@ -99,27 +99,7 @@ async fn try_upload(
     tokio::task::spawn_blocking(move || write_summary(&bee, &src, &dst, generator))
         .await
         .context("the summariser stopped")??;
-    match aws::s3::parse_uri(&cfg.results) {
-        Some((bucket, prefix)) => {
-            let key = format!("{}/{name}", prefix.trim_end_matches('/'));
-            clients
-                .context("no AWS clients")?
-                .s3
-                .put_file(bucket, &key, &local)
-                .await?;
-            Ok(aws::s3::uri(bucket, &key))
-        }
-        None => {
-            let to = PathBuf::from(&cfg.results).join(&name);
-            // Copied under another name and renamed: a reader never sees
-            // half a file.
-            let part = to.with_extension("json.part");
-            std::fs::copy(&local, &part)
-                .and_then(|_| std::fs::rename(&part, &to))
-                .with_context(|| format!("copying the summary to {}", to.display()))?;
-            Ok(to.display().to_string())
-        }
-    }
+    super::upload::put_beside(cfg, clients, &name, &local).await
 }
 
 /// One pass over the JTL (on this blocking thread), written as a bee

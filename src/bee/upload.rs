@@ -38,14 +38,24 @@ pub(super) async fn upload(
     let gz = jtl.with_extension("jtl.gz");
     let (src, dst) = (jtl.to_path_buf(), gz.clone());
     tokio::task::spawn_blocking(move || gzip(&src, &dst)).await??;
-    let name = format!("{id}.jtl.gz");
+    put_beside(cfg, clients, &format!("{id}.jtl.gz"), &gz).await
+}
+
+/// Puts the file `local` into the run's results as `name` (S3, or the
+/// laptop run's results folder); returns where it went.
+pub(super) async fn put_beside(
+    cfg: &BeeConfig,
+    clients: Option<&Clients>,
+    name: &str,
+    local: &Path,
+) -> anyhow::Result<String> {
     match aws::s3::parse_uri(&cfg.results) {
         Some((bucket, prefix)) => {
             let key = format!("{}/{name}", prefix.trim_end_matches('/'));
             clients
                 .context("no AWS clients")?
                 .s3
-                .put_file(bucket, &key, &gz)
+                .put_file(bucket, &key, local)
                 .await?;
             Ok(aws::s3::uri(bucket, &key))
         }
@@ -53,8 +63,12 @@ pub(super) async fn upload(
             let dir = PathBuf::from(&cfg.results);
             std::fs::create_dir_all(&dir)?;
             let to = dir.join(name);
-            std::fs::copy(&gz, &to)
-                .with_context(|| format!("copying the JTL to {}", to.display()))?;
+            // Copied under another name and renamed: a reader never sees
+            // half a file.
+            let part = dir.join(format!("{name}.part"));
+            std::fs::copy(local, &part)
+                .and_then(|_| std::fs::rename(&part, &to))
+                .with_context(|| format!("copying {} to {}", local.display(), to.display()))?;
             Ok(to.display().to_string())
         }
     }

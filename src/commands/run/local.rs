@@ -212,7 +212,9 @@ fn clear_own_results(report: &Path, results_dir: &Path) -> anyhow::Result<()> {
     for entry in entries.filter_map(Result::ok) {
         let name = entry.file_name().to_string_lossy().into_owned();
         let own = name.strip_prefix("bee-").is_some_and(|n| {
-            [".jtl.gz", ".log", ".summary.json", ".summary.json.part"]
+            // A `.part` is one of them, cut short by a crash mid-copy.
+            let n = n.strip_suffix(".part").unwrap_or(n);
+            [".jtl.gz", ".log", ".summary.json"]
                 .iter()
                 .filter_map(|suffix| n.strip_suffix(suffix))
                 .any(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
