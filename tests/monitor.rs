@@ -616,3 +616,56 @@ fn a_long_window_is_collected_in_slices() {
     assert!(result["calls"].as_u64() >= Some(2), "two slices: {result}");
     assert_eq!(cpu_points(&e, &index, &group), pts);
 }
+
+/// `collect --follow` keeps collecting until a signal, and a signal ends
+/// it cleanly, with the first round's points stored (the cron-free way to
+/// keep a production stream going).
+#[test]
+fn collect_follow_collects_until_a_signal_and_stops_cleanly() {
+    use std::io::BufRead;
+    let Some(e) = env() else { return };
+    let tag = unique("follow");
+    let group = format!("f-{tag}");
+    let points: Vec<(i64, f64)> = (2..=6).rev().map(|m| (minutes_ago(m), m as f64)).collect();
+    world(
+        &e.python,
+        &e.moto,
+        &e.cw,
+        &json!({"groups": [{"name": group, "tags": {"Env": tag}}], "metrics": [cpu(&group, &points)]}),
+    );
+    let index = format!("m-{}", tag.to_lowercase());
+    let mut child = watching(&e.moto, &e.cw)
+        .args(["--output", "plain", "collect", "--follow", "--tag"])
+        .arg(format!("Env={tag}"))
+        .args(["--since", "10m", "--es", &e.es, "--index", &index])
+        .arg("--events-index")
+        .arg(format!("{index}-events"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The first round's report, then it waits for the next period.
+    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut seen = Vec::new();
+    for line in stdout.lines() {
+        let line = line.unwrap();
+        let done = line.contains("collected ") && line.contains("indexed ");
+        seen.push(line);
+        if done {
+            break;
+        }
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "--follow ended by itself: {seen:?}"
+    );
+    let pid = child.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    let status = wait_limited(&mut child);
+    assert_eq!(status.code(), Some(143), "a SIGTERM ends it as interrupted");
+    assert_eq!(cpu_points(&e, &index, &group), points);
+}
