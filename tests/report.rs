@@ -156,6 +156,13 @@ fn laptop_run_report_in_chromium() {
     }
     // One time axis: the same time sits at the same column in each chart.
     assert_eq!(at_px[0], at_px[1]);
+    // Active threads from JMeter's allThreads, summed over the bees.
+    let threads = series["threads"].as_array().expect("threads in the series");
+    assert_eq!(threads.len(), points);
+    let most = threads.iter().filter_map(|t| t.as_u64()).max().unwrap_or(0);
+    assert!(most >= 2, "two bees' threads add up: {threads:?}");
+    assert_eq!(chart(&v.dom, "threads").0, 1);
+    assert_eq!(chart(&v.dom, "threads").1, points);
     let (n, p, _) = chart(&v.dom, "percentiles");
     assert_eq!((n, p), (2, 51), "this run and the baseline");
     // Choosing a label redraws the percentiles with that label's points.

@@ -281,6 +281,7 @@ mod tests {
                 elapsed: ms,
                 label: label.as_bytes(),
                 success: ok,
+                threads: 0,
             };
             if let Some(c) = roller.add(i as u64 * 10, &s, 100) {
                 write(&c, &mut out);

@@ -15,6 +15,7 @@ fn summary() -> crate::results::Summary {
             elapsed: (i % 200) as u64 + 1,
             label,
             success: i % 50 != 0,
+            threads: 0,
         });
     }
     crate::results::Summary::from_aggregate(&agg, 0)

@@ -8,6 +8,7 @@ use hdrhistogram::Histogram;
 
 use super::jtl::Sample;
 use super::series::Series;
+use super::series::threads::Combine;
 
 /// Highest latency we track exactly enough: one hour. Longer samples are
 /// clamped into the top bucket (their count and max stay exact).
@@ -166,6 +167,9 @@ impl Aggregate {
         };
         self.labels[i].1.record(s);
         self.series.record(i, s.timestamp, s.elapsed, s.success);
+        if s.threads > 0 {
+            self.series.record_threads(s.timestamp, s.threads);
+        }
     }
 
     fn insert(&mut self, label: &[u8]) -> usize {
@@ -202,6 +206,8 @@ impl Aggregate {
             self.labels[i].1.merge(stats);
             self.series.merge_label(i, &other.series, j);
         }
+        // Another file or bee: another JMeter instance.
+        self.series.merge_threads(&other.series, Combine::Sum);
     }
 
     /// Adds everything in `other`, taking it whole when `self` is empty

@@ -251,6 +251,7 @@ impl Checked {
             into.labels[i].1.merge(&stats);
             into.series.merge_wire(i, &summary.series, j);
         }
+        into.series.merge_wire_threads(&summary.series);
     }
 }
 

@@ -15,6 +15,9 @@ pub struct Columns {
     pub label: usize,
     /// `success`, absent in some custom configurations.
     pub success: Option<usize>,
+    /// `allThreads`, when the header has it. Not needed: a row that ends
+    /// before it is still a sample, with its threads unknown.
+    pub all_threads: Option<usize>,
     /// Fewest fields a row must have to hold every column above.
     pub min_fields: usize,
 }
@@ -35,6 +38,7 @@ impl Columns {
             elapsed: 1,
             label: 2,
             success: Some(success),
+            all_threads: None,
             min_fields: success + 1,
         }
     }
@@ -79,6 +83,7 @@ impl Columns {
             elapsed,
             label,
             success,
+            all_threads: find("allThreads"),
             min_fields,
         }))
     }
@@ -99,6 +104,8 @@ pub struct Sample<'a> {
     pub label: &'a [u8],
     /// Whether JMeter counted it a success.
     pub success: bool,
+    /// Threads active in its JMeter instance (`allThreads`); 0 unknown.
+    pub threads: u32,
 }
 
 impl<'a> Sample<'a> {
@@ -113,6 +120,7 @@ impl<'a> Sample<'a> {
         elapsed: &[u8],
         label: &'a [u8],
         success: Option<&[u8]>,
+        threads: Option<&[u8]>,
     ) -> Option<Self> {
         let timestamp = parse_timestamp(timestamp)?;
         let elapsed = parse_u64(elapsed)?;
@@ -120,11 +128,17 @@ impl<'a> Sample<'a> {
             Some(b) => parse_bool(b)?,
             None => true,
         };
+        // An unreadable count is unknown, not a malformed row: the
+        // column is informative.
+        let threads = threads
+            .and_then(parse_u64)
+            .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX));
         Some(Sample {
             timestamp,
             elapsed,
             label,
             success,
+            threads,
         })
     }
 }
@@ -144,6 +158,7 @@ pub fn parse_row<'a>(row: &'a csv::ByteRecord, cols: &Columns) -> Option<Sample<
         row.get(cols.elapsed)?,
         row.get(cols.label)?,
         success,
+        cols.all_threads.and_then(|i| row.get(i)),
     )
 }
 
@@ -236,7 +251,13 @@ mod tests {
     #[test]
     fn jmeter_5_header() {
         let c = header("timeStamp,elapsed,label,responseCode,responseMessage,threadName,dataType,success,failureMessage,bytes,sentBytes,grpThreads,allThreads,URL,Latency,IdleTime,Connect").unwrap().unwrap();
-        assert_eq!(c, Columns::DEFAULT);
+        assert_eq!(
+            c,
+            Columns {
+                all_threads: Some(12),
+                ..Columns::DEFAULT
+            }
+        );
     }
 
     #[test]

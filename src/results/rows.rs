@@ -67,23 +67,31 @@ pub(crate) struct RowReader {
 
 /// The kept values of a row, by slot: timestamp, elapsed, label, success,
 /// and a last one that takes the skipped fields.
-type Values = [Span; 5];
+type Values = [Span; 6];
 const TIMESTAMP: usize = 0;
 const ELAPSED: usize = 1;
 const LABEL: usize = 2;
 const SUCCESS: usize = 3;
-const DISCARD: u8 = 4;
+const THREADS: usize = 4;
+const DISCARD: u8 = 5;
 
 impl RowReader {
     /// A reader for rows laid out as `cols` says, fields split at `delim`.
     pub(crate) fn new(cols: &Columns, delim: u8) -> Self {
-        let fields = cols.min_fields.max(1);
+        // `allThreads` is read when present, but a row may end before it.
+        let fields = cols
+            .min_fields
+            .max(cols.all_threads.map_or(0, |i| i + 1))
+            .max(1);
         let mut slots = vec![DISCARD; fields];
         slots[cols.timestamp] = TIMESTAMP as u8;
         slots[cols.elapsed] = ELAPSED as u8;
         slots[cols.label] = LABEL as u8;
         if let Some(i) = cols.success {
             slots[i] = SUCCESS as u8;
+        }
+        if let Some(i) = cols.all_threads {
+            slots[i] = THREADS as u8;
         }
         RowReader {
             cols: cols.clone(),
@@ -194,7 +202,7 @@ impl RowReader {
             }
             // Rows longer than the splitter lets through whole are
             // malformed wherever they sit in a block.
-            if n < self.fields || pos - row_start > MAX_ROW {
+            if n < self.cols.min_fields.max(1) || pos - row_start > MAX_ROW {
                 bad(row_line);
                 continue;
             }
@@ -224,6 +232,7 @@ impl RowReader {
             self.value(data, vals, ELAPSED, c.elapsed),
             self.value(data, vals, LABEL, c.label),
             c.success.map(|i| self.value(data, vals, SUCCESS, i)),
+            c.all_threads.map(|i| self.value(data, vals, THREADS, i)),
         )
     }
 

@@ -157,6 +157,9 @@ pub struct Series {
     /// Buckets in the range; 0 before the first sample.
     len: usize,
     labels: Vec<Cells>,
+    /// Active threads per bucket (JMeter's `allThreads`, the most seen in
+    /// the bucket), empty when no sample carried them: see [`threads`].
+    threads: Vec<u32>,
 }
 
 impl Series {
@@ -219,6 +222,9 @@ impl Series {
                 for c in &mut self.labels {
                     c.extend(front, len);
                 }
+                if !self.threads.is_empty() {
+                    threads::extend(&mut self.threads, front, len);
+                }
                 self.lo = lo;
                 self.len = len;
                 return;
@@ -236,6 +242,7 @@ impl Series {
             for c in &mut self.labels {
                 c.halve(odd);
             }
+            threads::halve(&mut self.threads, odd);
             self.len = (self.len + usize::from(odd)).div_ceil(2);
         }
         self.lo = self.lo.div_euclid(2);
@@ -330,7 +337,7 @@ impl Series {
             interval_ms: self.interval_ms(),
             start_ms: self.lo * self.interval_ms(),
             labels: OrderedLabels(labels),
-            threads: None,
+            threads: self.threads_summary(),
         }
     }
 }
@@ -388,6 +395,7 @@ fn quantiles(c: &Cells, b: usize, n: u64, qs: [f64; 3]) -> [Option<u64>; 3] {
 }
 
 mod json;
+pub mod threads;
 mod wire;
 
 pub use json::{OrderedLabels, Points, SeriesSummary};

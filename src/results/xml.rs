@@ -254,7 +254,7 @@ fn element(tag: &[u8], line: u64, found: &mut Found) {
         let sample = attrs.and_then(|a| a.sample());
         match sample {
             Some((ts, elapsed, success, label)) => {
-                match Sample::parse(ts, elapsed, &label, success) {
+                match Sample::parse(ts, elapsed, &label, success, None) {
                     Some(s) => {
                         found.agg.record(&s);
                         found.rows += 1;

@@ -49,6 +49,7 @@ fn run(seed: u64, n: usize, slower: &[&str], factor: f64) -> Summary {
                 elapsed,
                 label: label.as_bytes(),
                 success: rng.next() > 0.005,
+                threads: 0,
             });
         }
     }

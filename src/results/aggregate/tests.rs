@@ -9,6 +9,7 @@ fn sample(label: &[u8], elapsed: u64, ts: i64, success: bool) -> Sample<'_> {
         elapsed,
         label,
         success,
+        threads: 0,
     }
 }
 

@@ -3,6 +3,7 @@
 //! increment; converted into [`Aggregate`]s once, when workers merge.
 
 use super::*;
+use crate::results::series::threads::Combine;
 
 /// HdrHistogram's layout for [`new_histogram`] (lowest 1, so no unit
 /// shift; 3 significant digits, so 2048 sub-buckets): half a bucket's
@@ -257,6 +258,9 @@ impl LocalAggregate {
         let i = self.index(s.label);
         self.labels[i].1.record(s);
         self.series.record(i, s.timestamp, s.elapsed, s.success);
+        if s.threads > 0 {
+            self.series.record_threads(s.timestamp, s.threads);
+        }
     }
 
     /// The label's slot, inserting it when new (open addressing, linear
@@ -321,6 +325,8 @@ impl LocalAggregate {
             self.labels[i].1.merge(stats);
             self.series.merge_label(i, &other.series, j);
         }
+        // Workers of one file: one JMeter instance.
+        self.series.merge_threads(&other.series, Combine::Max);
     }
 
     /// The aggregate, labels in first-seen order (in the input, whichever

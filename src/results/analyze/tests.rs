@@ -273,3 +273,25 @@ proptest::proptest! {
         );
     }
 }
+
+#[test]
+fn active_threads_are_the_most_per_file_and_add_up_across_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let head = "timeStamp,elapsed,label,responseCode,success,allThreads\n";
+    // Bee 1 ramps 2 -> 4 threads over two seconds; bee 2 runs 3; a row cut
+    // before allThreads is still a sample, its threads unknown.
+    let one = format!(
+        "{head}1700000000000,5,a,200,true,2\n1700000000400,5,a,200,true,3\n1700000001000,5,a,200,true,4\n1700000001500,5,a,200,true\n"
+    );
+    let two = format!("{head}1700000000100,5,a,200,true,3\n1700000001100,5,b,200,true,3\n");
+    let (p1, p2) = (dir.path().join("1.jtl"), dir.path().join("2.jtl"));
+    std::fs::write(&p1, one).unwrap();
+    std::fs::write(&p2, two).unwrap();
+    for workers in [1, 3] {
+        let a = analyze_paths(&[p1.clone(), p2.clone()], workers).unwrap();
+        assert_eq!(a.aggregate.total().count, 6);
+        let summary = crate::results::Summary::from_aggregate(&a.aggregate, 0);
+        let series = summary.series.expect("a series");
+        assert_eq!(series.threads, Some(vec![Some(6), Some(7)]), "{workers} workers");
+    }
+}

@@ -32,6 +32,10 @@ pub struct WireSeries {
     pub bins: usize,
     /// Per label, in the order of the bee summary's labels.
     pub labels: Vec<Vec<WireBucket>>,
+    /// Active threads per bucket (see [`super::threads`]), when the JTL
+    /// had them; older bee summaries have none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub threads: Vec<u32>,
 }
 
 /// One non-empty bucket: `[index, count, errors, bins]`, where `bins` is
@@ -118,7 +122,22 @@ impl Series {
             len: self.len,
             bins: BINS,
             labels,
+            threads: {
+                let t = self.thread_buckets();
+                let used = t.iter().rposition(|&n| n > 0).map_or(0, |i| i + 1);
+                t[..used].to_vec()
+            },
         }
+    }
+
+    /// Adds a wire series' thread counts: another bee, so they add up.
+    pub fn merge_wire_threads(&mut self, wire: &WireSeries) {
+        self.merge_thread_buckets(
+            wire.shift,
+            wire.lo,
+            &wire.threads,
+            super::threads::Combine::Sum,
+        );
     }
 
     /// Adds label `from` of a wire series into label `to` of this one,
@@ -171,6 +190,13 @@ impl WireSeries {
         // Keys are epoch seconds (or coarser): anything beyond is not a run.
         if self.lo.unsigned_abs() > (i64::MAX / BASE_INTERVAL_MS) as u64 {
             return Err("series start out of range".into());
+        }
+        if self.threads.len() > self.len {
+            return Err(format!(
+                "series has {} thread counts for {} buckets",
+                self.threads.len(),
+                self.len
+            ));
         }
         if self.labels.len() != labels {
             return Err(format!(
