@@ -292,6 +292,10 @@ fn active_threads_are_the_most_per_file_and_add_up_across_files() {
         assert_eq!(a.aggregate.total().count, 6);
         let summary = crate::results::Summary::from_aggregate(&a.aggregate, 0);
         let series = summary.series.expect("a series");
-        assert_eq!(series.threads, Some(vec![Some(6), Some(7)]), "{workers} workers");
+        assert_eq!(
+            series.threads,
+            Some(vec![Some(6), Some(7)]),
+            "{workers} workers"
+        );
     }
 }
