@@ -1,6 +1,13 @@
-# Shared by the bench scripts (sourced): the pinned Python venv and the
-# check of the binary under test. Callers set BENCH, VENV, PY, PYTHON,
-# STAMPEDE_BIN and define say().
+# Shared by the bench scripts (sourced from the repository root): where
+# things are, the pinned Python venv and the check of the binary under
+# test. Callers set PYTHON.
+
+BENCH=bench
+VENV=$BENCH/.venv
+PY=$VENV/bin/python
+STAMPEDE_BIN=${STAMPEDE_BIN:-target/release/stampede}
+
+say() { printf '%s\n' "$*" >&2; }
 
 # setup_venv: creates or updates $VENV from bench/requirements.txt.
 setup_venv() {

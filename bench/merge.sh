@@ -30,16 +30,11 @@ case $BEES in '' | *[!0-9]*) echo "usage: $0 [BEES] [--peer]" >&2; exit 2 ;; esa
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-BENCH=bench
-VENV=$BENCH/.venv
-PY=$VENV/bin/python
-STAMPEDE_BIN=${STAMPEDE_BIN:-target/release/stampede}
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 OUT=$BENCH/data/merge-$ROWS
 : "${STAMPEDE_LOCALSTACK_URL:?run: eval \"\$(ci/services.sh up localstack)\"}" "${STAMPEDE_MOTO_PYTHON:?}"
 
-say() { printf '%s\n' "$*" >&2; }
-# shellcheck source=bench/lib.sh
-. "$BENCH/lib.sh"
 setup_venv
 check_binary
 mkdir -p "$OUT"

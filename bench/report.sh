@@ -30,17 +30,12 @@ case $ROWS in '' | *[!0-9]*) echo "usage: $0 [ROWS]" >&2; exit 2 ;; esac
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-BENCH=bench
-VENV=$BENCH/.venv
-PY=$VENV/bin/python
-STAMPEDE_BIN=${STAMPEDE_BIN:-target/release/stampede}
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 DATA=$BENCH/data/bench-$ROWS.jtl
 OUT=$BENCH/data/report-$ROWS
 
-say() { printf '%s\n' "$*" >&2; }
 
-# shellcheck source=bench/lib.sh
-. "$BENCH/lib.sh"
 setup_venv
 check_binary
 mkdir -p "$BENCH/data" "$OUT"

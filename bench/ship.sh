@@ -64,15 +64,11 @@ case $RAW in next | loop) ;; *) echo "RAW must be next or loop" >&2; exit 2 ;; e
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-BENCH=bench
-VENV=$BENCH/.venv
-PY=$VENV/bin/python
-STAMPEDE_BIN=${STAMPEDE_BIN:-target/release/stampede}
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 DATA=$BENCH/data/bench-$ROWS.jtl
 BODIES=$BENCH/data/bulk-$ROWS
 OUT=$BENCH/data/ship-$ROWS
-
-say() { printf '%s\n' "$*" >&2; }
 
 # es METHOD PATH [CURL ARGS...]: the answer on stdout; fails on HTTP >= 400.
 es() {
@@ -84,8 +80,6 @@ es() {
 jget() { "$PY" -c 'import json,sys; j=json.load(sys.stdin); print('"$1"')'; }
 
 # --- venv and inputs ----------------------------------------------------------
-# shellcheck source=bench/lib.sh
-. "$BENCH/lib.sh"
 setup_venv
 check_binary
 if ! es GET "" >/dev/null; then
