@@ -265,8 +265,8 @@ async fn start_shipping(
 /// nothing. Shipping never fails the test (see [`shipping_note`]).
 fn failure(ended: &Ended, jtl: &Path) -> Option<String> {
     let mut reasons = Vec::new();
-    let first_error = jtl.parent().and_then(trail::jmeter_first_error);
-    let with_error = |what: String| match &first_error {
+    // JMeter's logs are read only when a reason needs them.
+    let with_error = |what: String| match jtl.parent().and_then(trail::jmeter_first_error) {
         Some(e) => format!("{what}: {e}"),
         None => format!("{what} (see jmeter.log)"),
     };

@@ -81,12 +81,8 @@ async fn load_baseline(global: &GlobalArgs, base: &str) -> anyhow::Result<Summar
     .context("the baseline reader stopped")?
 }
 
-/// Whether the file starts (after blanks) with `{`: summaries do, JTLs not.
+/// Whether the file is a summary (JSON), not a JTL.
 fn is_json(path: &Path) -> anyhow::Result<bool> {
-    use std::io::Read;
-    let mut head = [0u8; 64];
-    let n = std::fs::File::open(path)
-        .and_then(|mut f| f.read(&mut head))
-        .map_err(|e| InputError(format!("{}: cannot read: {e}", path.display())))?;
-    Ok(head[..n].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{'))
+    crate::results::is_summary_json(path)
+        .map_err(|e| InputError(format!("{}: cannot read: {e}", path.display())).into())
 }

@@ -85,6 +85,12 @@ impl EsError {
     pub fn is_transient(&self) -> bool {
         matches!(self, EsError::Unavailable(_))
     }
+
+    /// Whether the cluster answered that the index does not exist (yet:
+    /// the first document creates it).
+    pub fn is_index_missing(&self) -> bool {
+        matches!(self, EsError::Rejected(m) if m.contains("index_not_found_exception"))
+    }
 }
 
 enum Auth {

@@ -151,7 +151,7 @@ pub async fn live_flags(
     });
     let answer = match es.search(&index_of(metrics_index), &query).await {
         Ok(a) => a,
-        Err(EsError::Rejected(m)) if m.contains("index_not_found_exception") => {
+        Err(e) if e.is_index_missing() => {
             return Ok(Vec::new());
         }
         Err(e) => return Err(e),

@@ -184,7 +184,7 @@ pub async fn from_es(
     match es.search(index, &query(run_id, start_ms, now_ms)).await {
         Ok(answer) => Ok(from_answer(&answer, now_ms)),
         // The first bee's first batch creates the index.
-        Err(EsError::Rejected(m)) if m.contains("index_not_found_exception") => Ok(Live::default()),
+        Err(e) if e.is_index_missing() => Ok(Live::default()),
         Err(e) => Err(e),
     }
 }

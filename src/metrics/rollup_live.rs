@@ -157,7 +157,7 @@ impl RollupLive {
         let answer = match es.search(&self.index, &self.query(now_ms, settle_to)).await {
             Ok(a) => a,
             // The first bee's first rollup creates the index.
-            Err(EsError::Rejected(m)) if m.contains("index_not_found_exception") => {
+            Err(e) if e.is_index_missing() => {
                 return Ok(Live::default());
             }
             Err(e) => return Err(e),

@@ -7,9 +7,7 @@ use std::path::{Path, PathBuf};
 use super::data::{Extras, GateView};
 use crate::results::Summary;
 
-/// The summary format versions this build reads (files without the key
-/// are version 1).
-pub const READS_FORMAT_VERSIONS: std::ops::RangeInclusive<u64> = 1..=2;
+use crate::results::summary::READS_FORMAT_VERSIONS;
 
 /// The gate's outcome, written by `run` next to summary.json.
 pub const GATE_FILE: &str = "gate.json";
@@ -128,9 +126,10 @@ pub fn parse_summary(path: &Path, text: &str) -> Result<(Summary, Extras), Repor
             });
         }
     }
-    let summary: Summary =
-        serde_json::from_value(value.clone()).map_err(|e| foreign(e.to_string()))?;
-    let extras: Extras = serde_json::from_value(value).map_err(|e| foreign(e.to_string()))?;
+    use serde::Deserialize;
+    // Both read the same parsed value, borrowed: no copy of a large file.
+    let summary = Summary::deserialize(&value).map_err(|e| foreign(e.to_string()))?;
+    let extras = Extras::deserialize(&value).map_err(|e| foreign(e.to_string()))?;
     Ok((summary, extras))
 }
 

@@ -166,10 +166,8 @@ impl Aggregate {
             None => self.insert(s.label),
         };
         self.labels[i].1.record(s);
-        self.series.record(i, s.timestamp, s.elapsed, s.success);
-        if s.threads > 0 {
-            self.series.record_threads(s.timestamp, s.threads);
-        }
+        self.series
+            .record_sample(i, s.timestamp, s.elapsed, s.success, s.threads);
     }
 
     fn insert(&mut self, label: &[u8]) -> usize {

@@ -71,6 +71,14 @@ pub fn default_workers() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
+/// Whether a file starts (after blanks) with `{`: summaries are JSON
+/// objects, JTLs are not.
+pub fn is_summary_json(path: &std::path::Path) -> std::io::Result<bool> {
+    let mut first = [0u8; 64];
+    let n = std::io::Read::read(&mut std::fs::File::open(path)?, &mut first)?;
+    Ok(first[..n].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{'))
+}
+
 /// Reads a run from a summary JSON or a JTL (plain or .gz), told apart by
 /// the first byte: summaries are JSON objects.
 pub fn load_run(path: &std::path::Path) -> Result<Summary, ResultsError> {
@@ -78,10 +86,7 @@ pub fn load_run(path: &std::path::Path) -> Result<Summary, ResultsError> {
         path: path.to_path_buf(),
         error: source,
     };
-    let mut first = [0u8; 64];
-    let n =
-        std::io::Read::read(&mut std::fs::File::open(path).map_err(io)?, &mut first).map_err(io)?;
-    if first[..n].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+    if is_summary_json(path).map_err(io)? {
         return Summary::read(path);
     }
     let analysis = analyze_paths(&[path.to_path_buf()], default_workers())?;

@@ -169,8 +169,22 @@ impl Series {
     }
 
     /// Adds one sample of label `label` (an index, dense from 0).
-    #[inline(always)]
+    #[cfg(test)]
     pub fn record(&mut self, label: usize, timestamp: i64, elapsed: u64, success: bool) {
+        self.record_sample(label, timestamp, elapsed, success, 0);
+    }
+
+    /// [`Self::record`], with the threads active when the sample was
+    /// taken (0: unknown), in the same bucket.
+    #[inline(always)]
+    pub fn record_sample(
+        &mut self,
+        label: usize,
+        timestamp: i64,
+        elapsed: u64,
+        success: bool,
+        threads: u32,
+    ) {
         if label >= self.labels.len() {
             self.add_label(label);
         }
@@ -183,6 +197,9 @@ impl Series {
             (self.key(timestamp) - self.lo) as usize
         };
         self.labels[label].add(at, elapsed, success);
+        if threads > 0 {
+            self.threads_at(at, threads);
+        }
     }
 
     /// The bucket key of a timestamp: floor(ts / interval).

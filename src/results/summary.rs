@@ -149,8 +149,10 @@ pub struct RunFacts {
 /// field) up to this.
 pub const FORMAT_VERSION: u64 = 2;
 
-/// The largest summary.json read: series and histograms of many labels
-/// stay far below it.
+/// The summary format versions this build reads (files without the key
+/// are version 1).
+pub const READS_FORMAT_VERSIONS: std::ops::RangeInclusive<u64> = 1..=FORMAT_VERSION;
+
 /// Largest summary file read: a run with many labels and a long series
 /// stays far below it.
 pub const MAX_SUMMARY_BYTES: u64 = 256 << 20;
@@ -282,7 +284,7 @@ impl Summary {
         if let Some(found) = v.format_version
             && !found
                 .as_u64()
-                .is_some_and(|n| (1..=FORMAT_VERSION).contains(&n))
+                .is_some_and(|n| READS_FORMAT_VERSIONS.contains(&n))
         {
             return Err(ResultsError::Summary {
                 path: path.to_path_buf(),

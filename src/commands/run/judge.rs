@@ -4,7 +4,7 @@
 use crate::results::aggregate::capped_notice;
 use anyhow::Context;
 
-use super::collect;
+use super::gather::{self, Place};
 use crate::aws::Clients;
 use crate::blueprint::{Plan, Target};
 use crate::cli::RunArgs;
@@ -100,8 +100,13 @@ async fn results_inner(
     correlation: Correlation,
 ) -> anyhow::Result<RunVerdict> {
     let report_dir = args.report.clone();
-    let collected = collect::collect(&clients.s3, plan, &report_dir.join("jtl"), ui).await?;
-    let Some(collected) = collected else {
+    let place = Place::S3 {
+        s3: &clients.s3,
+        bucket: plan.run.bucket.clone(),
+        prefix: plan.run.results_prefix(),
+        dir: report_dir.join("jtl"),
+    };
+    let Some(collected) = gather::gather(&place, plan, ui).await? else {
         return Ok(RunVerdict::new(
             Outcome::NoResults,
             format!(
@@ -115,7 +120,7 @@ async fn results_inner(
     let mut summary = collected.summary;
     summary.stack_events = stack_events;
     correlation.apply(&mut summary);
-    conclude(plan, args, ui, summary, collected.files, Some(&store)).await
+    conclude(plan, args, ui, summary, collected.bees, Some(&store)).await
 }
 
 /// Shows, writes, stores and gates a run's summary. Without a store

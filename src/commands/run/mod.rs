@@ -2,7 +2,6 @@
 
 pub(super) mod beebin;
 mod beeconf;
-mod collect;
 mod fleet;
 mod gather;
 mod judge;

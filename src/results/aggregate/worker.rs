@@ -257,10 +257,8 @@ impl LocalAggregate {
     pub(crate) fn record(&mut self, s: &Sample<'_>) {
         let i = self.index(s.label);
         self.labels[i].1.record(s);
-        self.series.record(i, s.timestamp, s.elapsed, s.success);
-        if s.threads > 0 {
-            self.series.record_threads(s.timestamp, s.threads);
-        }
+        self.series
+            .record_sample(i, s.timestamp, s.elapsed, s.success, s.threads);
     }
 
     /// The label's slot, inserting it when new (open addressing, linear

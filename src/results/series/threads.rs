@@ -41,12 +41,18 @@ impl Series {
     /// Records that `n` threads were active when a sample at `timestamp`
     /// was taken. The sample itself must have been recorded first (so its
     /// bucket exists).
-    #[inline]
+    #[cfg(test)]
     pub fn record_threads(&mut self, timestamp: i64, n: u32) {
+        let at = (self.key(timestamp) - self.lo) as usize;
+        self.threads_at(at, n);
+    }
+
+    /// `n` threads seen in bucket `at`.
+    #[inline]
+    pub(super) fn threads_at(&mut self, at: usize, n: u32) {
         if self.threads.len() != self.len {
             self.threads.resize(self.len, 0);
         }
-        let at = (self.key(timestamp) - self.lo) as usize;
         if let Some(t) = self.threads.get_mut(at) {
             *t = (*t).max(n);
         }
