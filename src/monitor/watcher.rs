@@ -62,7 +62,7 @@ impl Watcher {
     /// A watcher for `spec`; `es` is the blueprint's search cluster.
     pub async fn new(
         spec: Spec,
-        sdk: &aws_config::SdkConfig,
+        watch: Watch,
         es: Option<&str>,
         ctx: DocContext,
         ui: &Reporter,
@@ -93,7 +93,7 @@ impl Watcher {
         let now = Utc::now();
         let mut w = Watcher {
             spec,
-            watch: Watch::new(sdk),
+            watch,
             es,
             ctx,
             start_ms: now.timestamp_millis() - LEAD.as_millis() as i64,

@@ -71,7 +71,7 @@ pub async fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<ExitCode>
             if args.dry_run {
                 return Ok(dry_run(&plan, &footprint, &ui));
             }
-            let watcher = monitor::start(&plan, global, &ui).await?;
+            let watcher = monitor::start(&plan, global, None, &ui).await?;
             local::run(&args, &plan, &ui, &interrupt, watcher).await
         }
     }
@@ -132,7 +132,7 @@ async fn aws_run(
     if args.dry_run {
         return Ok(dry_run(plan, footprint, ui));
     }
-    let mut watcher = monitor::start(plan, global, ui).await?;
+    let mut watcher = monitor::start(plan, global, Some(&clients.watch), ui).await?;
     // An earlier run's summary must not be archived or compared as this
     // run's if this one fails before writing its own.
     let _ = std::fs::remove_file(args.report.join("summary.json"));

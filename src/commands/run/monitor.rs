@@ -5,6 +5,7 @@
 use tokio_util::sync::CancellationToken;
 
 use crate::aws::AwsError;
+use crate::aws::watch::Watch;
 use crate::blueprint::Plan;
 use crate::cli::GlobalArgs;
 use crate::events::{Event, Source};
@@ -15,24 +16,32 @@ use crate::monitor::watcher::{Correlation, Watcher};
 use crate::stack::cleanup::Deletion;
 use crate::ui::Reporter;
 
-/// A watcher when the blueprint has a `monitor:` section.
+/// A watcher when the blueprint has a `monitor:` section. `watch`: the
+/// run's own watching clients, when it has them (AWS mode); otherwise
+/// they are made here.
 pub async fn start(
     plan: &Plan,
     global: &GlobalArgs,
+    watch: Option<&Watch>,
     ui: &Reporter,
 ) -> anyhow::Result<Option<Watcher>> {
     let Some(spec) = plan.monitor.clone() else {
         return Ok(None);
     };
-    let region = global.region.as_deref().or(plan.region.as_deref());
-    let sdk = crate::aws::load_config(region, global.profile.as_deref()).await?;
+    let watch = match watch {
+        Some(w) => w.clone(),
+        None => {
+            let region = global.region.as_deref().or(plan.region.as_deref());
+            Watch::new(&crate::aws::load_config(region, global.profile.as_deref()).await?)
+        }
+    };
     let ctx = DocContext {
         run_id: Some(plan.run.id.clone()),
         build: serde_json::to_value(&plan.build).ok(),
         tags: spec.tags_json(),
     };
     let es = plan.metrics.as_ref().and_then(|m| m.es.as_deref());
-    Ok(Some(Watcher::new(spec, &sdk, es, ctx, ui).await))
+    Ok(Some(Watcher::new(spec, watch, es, ctx, ui).await))
 }
 
 /// Rounds every period until `stop` (nothing without a watcher).
