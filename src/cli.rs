@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+pub use crate::ui::OutputMode;
+use clap::{Args, Parser, Subcommand};
 
 /// stampede: distributed load tests on AWS from one command.
 #[derive(Debug, Parser)]
@@ -38,19 +39,6 @@ pub struct GlobalArgs {
     /// tests against an emulator use less.
     #[arg(long, global = true, hide = true, env = "STAMPEDE_POLL_INTERVAL", default_value = "5", value_parser = parse_seconds)]
     pub poll_interval: Duration,
-}
-
-/// Output modes of `--output`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputMode {
-    /// `tty` on a terminal, `plain` otherwise.
-    Auto,
-    /// Live view with a status line.
-    Tty,
-    /// One plain line per event, no escape codes.
-    Plain,
-    /// One JSON object per event.
-    Json,
 }
 
 /// The subcommands.

@@ -1,6 +1,6 @@
-//! How a command ended, as one typed outcome, and the one table that maps
-//! outcomes and errors to exit codes. AWS and laptop mode both end in an
-//! [`Outcome`], so the same situation gives the same code.
+//! How a command ended, as one typed outcome, and the exit-code table.
+//! A leaf: it imports nothing of the crate. Which error types stand for
+//! which outcome is decided at the top, in `commands::outcome`.
 
 use serde::Serialize;
 
@@ -91,11 +91,76 @@ impl Outcome {
             Outcome::Interrupted { .. } => "interrupted",
         }
     }
+}
 
-    /// The outcome an error stands for: the first error in the chain that
-    /// knows its kind; anything unclassified is a bug.
-    pub fn of_error(err: &anyhow::Error) -> Self {
-        err.chain().find_map(classify).unwrap_or(Outcome::Internal)
+/// The final `{"type":"result",...}` object of `--output json`: the
+/// status and exit code of `outcome`, a message when there is one, and
+/// the command's own fields. Every command's last line is one of these,
+/// made here so that `exit_code` is always the process's.
+pub fn result_object(
+    outcome: Outcome,
+    message: Option<&str>,
+    fields: serde_json::Map<String, serde_json::Value>,
+) -> serde_json::Value {
+    let mut v = serde_json::Map::new();
+    v.insert("type".into(), "result".into());
+    v.extend(fields);
+    v.insert("status".into(), outcome.status().into());
+    v.insert("exit_code".into(), outcome.code().into());
+    if let Some(m) = message {
+        v.insert("message".into(), m.into());
+    }
+    serde_json::Value::Object(v)
+}
+
+/// How a command ended: the outcome (which alone decides the exit code),
+/// what to tell the user, and the command's own fields for the result
+/// object.
+#[derive(Debug, Clone)]
+pub struct Ended {
+    /// The outcome.
+    pub outcome: Outcome,
+    /// Why it ended so, when that needs saying.
+    pub message: Option<String>,
+    /// The command's own fields (counts, names, the gate's verdict).
+    pub fields: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Ended {
+    /// An ending with no message and no fields.
+    pub fn new(outcome: Outcome) -> Self {
+        Ended {
+            outcome,
+            message: None,
+            fields: serde_json::Map::new(),
+        }
+    }
+
+    /// A command that did what it was asked.
+    pub fn passed() -> Self {
+        Self::new(Outcome::Passed)
+    }
+
+    /// Adds a field to the result object.
+    pub fn with(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.fields.insert(key.to_string(), value.into());
+        self
+    }
+
+    /// Sets the message.
+    pub fn saying(mut self, message: impl Into<String>) -> Self {
+        self.message = Some(message.into());
+        self
+    }
+
+    /// The final result object.
+    pub fn result(&self) -> serde_json::Value {
+        result_object(self.outcome, self.message.as_deref(), self.fields.clone())
+    }
+
+    /// The process exit code: the outcome's, the same the result says.
+    pub fn code(&self) -> u8 {
+        self.outcome.code()
     }
 }
 
@@ -121,53 +186,9 @@ pub struct TestFailed(pub String);
 #[error("{0}")]
 pub struct InfraError(pub String);
 
-fn outcome_of_code(code: u8) -> Outcome {
-    match code {
-        BAD_INPUT => Outcome::BadInput,
-        INFRA => Outcome::InfrastructureFailed,
-        FAILED => Outcome::Failed,
-        _ => Outcome::Internal,
-    }
-}
-
-fn classify(cause: &(dyn std::error::Error + 'static)) -> Option<Outcome> {
-    if cause.is::<InputError>() {
-        return Some(Outcome::BadInput);
-    }
-    if cause.is::<TestFailed>() {
-        return Some(Outcome::Failed);
-    }
-    if cause.is::<InfraError>() {
-        return Some(Outcome::InfrastructureFailed);
-    }
-    let code = if let Some(e) = cause.downcast_ref::<crate::blueprint::BlueprintError>() {
-        e.exit_code()
-    } else if let Some(e) = cause.downcast_ref::<crate::aws::AwsError>() {
-        e.exit_code()
-    } else if let Some(e) = cause.downcast_ref::<crate::results::ResultsError>() {
-        e.exit_code()
-    } else if let Some(e) = cause.downcast_ref::<crate::gate::GateError>() {
-        e.exit_code()
-    } else if let Some(e) = cause.downcast_ref::<crate::report::input::ReportError>() {
-        e.exit_code()
-    } else {
-        return None;
-    };
-    Some(outcome_of_code(code))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn unclassified_errors_are_internal_never_a_failed_test() {
-        let e = anyhow::anyhow!("index out of range");
-        assert_eq!(Outcome::of_error(&e), Outcome::Internal);
-        assert_eq!(Outcome::of_error(&e).code(), INTERNAL);
-        let e = anyhow::Error::new(InputError("bad".into())).context("loading x");
-        assert_eq!(Outcome::of_error(&e).code(), BAD_INPUT);
-    }
 
     #[test]
     fn the_table_lists_every_code() {

@@ -15,26 +15,39 @@ pub struct Interrupt {
     token: CancellationToken,
     code: Arc<AtomicU8>,
     stack: Arc<Mutex<Option<String>>>,
+    /// `--output json`: a second signal still ends with a result object.
+    json: bool,
 }
 
 impl Interrupt {
-    /// Listens for SIGINT and SIGTERM.
-    pub fn install() -> Self {
-        let this = Interrupt::default();
-        let task = this.clone();
-        tokio::spawn(async move { task.listen().await });
+    /// Listens for SIGINT and SIGTERM; `json` when a second signal's exit
+    /// must still print the final result object.
+    pub fn install(json: bool) -> Self {
+        let this = Interrupt {
+            json,
+            ..Interrupt::default()
+        };
+        use tokio::signal::unix::{SignalKind, signal};
+        // Registered here, before the caller goes on: a signal that comes
+        // a moment later is already ours, not the default handler's.
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(term), Ok(int)) => {
+                let task = this.clone();
+                tokio::spawn(async move { task.listen(term, int).await });
+            }
+            _ => tracing::warn!("cannot listen for signals; Ctrl-C will not clean up"),
+        }
         this
     }
 
-    async fn listen(self) {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut int)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) else {
-            tracing::warn!("cannot listen for signals; Ctrl-C will not clean up");
-            return;
-        };
+    async fn listen(
+        self,
+        mut term: tokio::signal::unix::Signal,
+        mut int: tokio::signal::unix::Signal,
+    ) {
         loop {
             let code = tokio::select! {
                 _ = term.recv() => exit::SIGTERM,
@@ -56,11 +69,22 @@ impl Interrupt {
                 self.token.cancel();
                 continue;
             }
-            match stack {
-                Some(s) => eprintln!(
+            let message = match stack {
+                Some(s) => format!(
                     "{name} again: exiting now. Stack {s} may still exist and cost money; delete it with:\n  stampede delete {s}"
                 ),
-                None => eprintln!("{name} again: exiting now"),
+                None => format!("{name} again: exiting now"),
+            };
+            eprintln!("{message}");
+            if self.json {
+                // The process ends here, so this is the command's one
+                // result object.
+                let result = exit::result_object(
+                    exit::Outcome::Interrupted { code },
+                    Some(&message),
+                    serde_json::Map::new(),
+                );
+                println!("{result}");
             }
             std::process::exit(i32::from(code));
         }

@@ -1,13 +1,16 @@
 //! stampede: distributed load tests on AWS from one command.
 
+mod atomic;
 mod aws;
 mod bee;
 mod blueprint;
 mod cli;
 mod commands;
+mod engine;
 mod events;
 mod exit;
 mod fault;
+mod feed;
 mod gate;
 mod input_file;
 mod interrupt;
@@ -21,6 +24,7 @@ mod stack;
 mod ui;
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
@@ -49,35 +53,9 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::INFRA);
         }
     };
-    let json = cli.global.output == cli::OutputMode::Json;
-    // A panic is a bug: it exits 4, never 1 ("slower"), and `run` has
-    // already deleted its stack (see `commands::run`'s guard).
-    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        runtime.block_on(commands::dispatch(cli))
-    }));
-    let (outcome, message) = match ran {
-        Ok(Ok(code)) => return code,
-        Ok(Err(err)) => (
-            exit::Outcome::of_error(&err),
-            ui::redact(&format!("{err:#}")),
-        ),
-        Err(_) => (
-            exit::Outcome::Internal,
-            "internal error: stampede panicked (a bug; the message is above)".to_string(),
-        ),
-    };
-    eprintln!("error: {message}");
-    if json {
-        // A machine reader gets a final result object on every exit path.
-        println!(
-            "{}",
-            serde_json::json!({
-                "type": "result",
-                "status": outcome.status(),
-                "exit_code": outcome.code(),
-                "message": message,
-            })
-        );
-    }
-    ExitCode::from(outcome.code())
+    let ended = commands::main(&runtime, cli);
+    // A reader still busy after the command ended (one an interrupt cut
+    // short) must not hold the exit.
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    ExitCode::from(ended.code())
 }

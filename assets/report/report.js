@@ -67,8 +67,10 @@
   // 1. Verdict and gate.
   app.appendChild(el("h1", { text: "stampede: " + D.title }));
   var verdict = D.verdict || "none";
-  app.appendChild(el("div", { id: "verdict", cls: "verdict v-" + verdict, "data-verdict": verdict,
-    text: D.verdict ? D.verdict.toUpperCase() : "NO GATE" }));
+  // A run that did not run its course says how it ended, never PASS.
+  app.appendChild(el("div", { id: "verdict", cls: "verdict v-" + (D.ended ? "fail" : verdict),
+    "data-verdict": verdict,
+    text: D.ended ? D.ended.toUpperCase() : D.verdict ? D.verdict.toUpperCase() : "NO GATE" }));
   var gate = section("gate", "Gate");
   if (D.gate.length) {
     gate.appendChild(table(["criterion", "label", "value", "baseline", "change", "noise (95%)", "verdict", "note"],

@@ -4,8 +4,8 @@ use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::{Capability, OnFailure, Parameter, Tag};
 use chrono::{DateTime, Utc};
 
+use super::stack_event::StackEvent;
 use super::{AwsError, AwsErrorKind};
-use crate::stack::event::StackEvent;
 
 /// What CreateStack needs.
 #[derive(Debug, Clone, Default)]

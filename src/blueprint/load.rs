@@ -132,18 +132,7 @@ impl Loader<'_> {
         opts: &LoadOptions,
     ) -> Result<Plan, BlueprintError> {
         let build = Build::from_env(&opts.env);
-        let mut ctx = context::initial(&opts.env, &build);
-        let mut vars = serde_json::Map::new();
-        for (k, v) in &raw.vars {
-            vars.insert(k.clone(), self.render_value(&format!("vars.{k}"), v, &ctx)?);
-        }
-        for (k, v) in &opts.vars {
-            if !raw.vars.contains_key(k) {
-                return Err(BlueprintError::Usage(unknown_var(self.path, k, &raw.vars)));
-            }
-            vars.insert(k.clone(), Value::String(v.clone()));
-        }
-        ctx["vars"] = Value::Object(vars.clone());
+        let (mut ctx, _) = self.context(&raw, opts, &build)?;
 
         let stack = self.render("stack", &raw.stack, &ctx)?;
         context::check_stack_name(&stack).map_err(|m| self.at(line_of(self.text, "stack:"), m))?;
@@ -303,6 +292,40 @@ impl Loader<'_> {
             target,
             monitor,
         })
+    }
+
+    /// The rendering context before the stack is known: the environment,
+    /// the build, and the variables (`--var` overriding the blueprint's).
+    fn context(
+        &self,
+        raw: &RawBlueprint,
+        opts: &LoadOptions,
+        build: &Build,
+    ) -> Result<(Value, serde_json::Map<String, Value>), BlueprintError> {
+        let mut ctx = context::initial(&opts.env, build);
+        let mut vars = serde_json::Map::new();
+        for (k, v) in &raw.vars {
+            vars.insert(k.clone(), self.render_value(&format!("vars.{k}"), v, &ctx)?);
+        }
+        for (k, v) in &opts.vars {
+            if !raw.vars.contains_key(k) {
+                return Err(BlueprintError::Usage(unknown_var(self.path, k, &raw.vars)));
+            }
+            vars.insert(k.clone(), Value::String(v.clone()));
+        }
+        ctx["vars"] = Value::Object(vars.clone());
+        Ok((ctx, vars))
+    }
+
+    /// Where the bees run, rendering only what that needs.
+    pub(super) fn target_only(
+        &self,
+        raw: &RawBlueprint,
+        opts: &LoadOptions,
+    ) -> Result<Target, BlueprintError> {
+        let build = Build::from_env(&opts.env);
+        let (ctx, _) = self.context(raw, opts, &build)?;
+        self.target(raw, &ctx)
     }
 
     fn target(&self, raw: &RawBlueprint, ctx: &Value) -> Result<Target, BlueprintError> {

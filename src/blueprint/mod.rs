@@ -187,6 +187,24 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Plan, BlueprintError> {
     Ok(plan)
 }
 
+/// Where a blueprint's bees run, rendering only the variables and the
+/// `target`: a run learns whether it ships a bee binary (whose hash the
+/// full rendering needs) before rendering the rest once.
+pub fn target_of(path: &Path, opts: &LoadOptions) -> Result<Target, BlueprintError> {
+    let text = read(path)?;
+    let raw: RawBlueprint = serde_norway::from_str(&text).map_err(|e| BlueprintError::At {
+        path: path.to_path_buf(),
+        line: e.location().map_or(1, |l| l.line()),
+        message: yaml_message(&e),
+    })?;
+    let r = Loader {
+        path,
+        text: &text,
+        renderer: Renderer::new(opts.outputs.clone()),
+    };
+    r.target_only(&raw, opts)
+}
+
 fn read(path: &Path) -> Result<String, BlueprintError> {
     crate::input_file::read_text(path, crate::input_file::MAX_TEXT_BYTES).map_err(|source| {
         BlueprintError::Read {

@@ -1,17 +1,18 @@
 //! `stampede analyze JTL...`: a per-label table in one streaming pass.
 
-use std::process::ExitCode;
-
 use anyhow::Context;
 
-use crate::cli::{AnalyzeArgs, GlobalArgs, OutputMode};
+use super::Ctx;
+use crate::cli::{AnalyzeArgs, OutputMode};
+use crate::exit::Ended;
 use crate::report;
 use crate::results::aggregate::capped_notice;
 use crate::results::beesum::BeeSummary;
 use crate::results::{self, ResultsError, Summary, table};
 
 /// Reads the files and prints (and optionally writes) the summary.
-pub async fn run(global: &GlobalArgs, args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(ctx: &Ctx<'_>, args: AnalyzeArgs) -> anyhow::Result<Ended> {
+    let global = ctx.global;
     // Checked first: a bad name must not leave the other outputs half-done.
     let bee = args.bee_summary.as_deref().map(bee_of).transpose()?;
     let paths = args.jtl.clone();
@@ -77,7 +78,12 @@ pub async fn run(global: &GlobalArgs, args: AnalyzeArgs) -> anyhow::Result<ExitC
     } else {
         print!("{}", table::text(&summary));
     }
-    Ok(ExitCode::SUCCESS)
+    let total = summary.total.as_ref();
+    Ok(Ended::passed()
+        .with("files", analysis.files.len())
+        .with("count", total.map_or(0, |t| t.count))
+        .with("errors", total.map_or(0, |t| t.errors))
+        .with("labels", summary.labels.len()))
 }
 
 /// The bee a summary file is named after: `bee-7.summary.json` is bee-7's.

@@ -2,21 +2,19 @@
 //! events index, for the charts and Grafana (what a Jenkins deploy step
 //! used to do with curl).
 
-use std::process::ExitCode;
-
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 
-use crate::cli::{AnnotateArgs, GlobalArgs};
+use super::Ctx;
+use crate::cli::AnnotateArgs;
 use crate::events::{Event, Source, rfc3339};
-use crate::exit::{self, InputError};
+use crate::exit::{Ended, InputError};
 use crate::metrics::es::Es;
 use crate::monitor::store;
-use crate::ui::Reporter;
 
 /// Writes the event.
-pub async fn run(global: &GlobalArgs, args: AnnotateArgs) -> anyhow::Result<ExitCode> {
-    let ui = Reporter::new(global.output);
+pub async fn run(ctx: &Ctx<'_>, args: AnnotateArgs) -> anyhow::Result<Ended> {
+    let ui = ctx.feed;
     if args.text.trim().is_empty() {
         anyhow::bail!(InputError("annotate: the text is empty".into()));
     }
@@ -61,8 +59,9 @@ pub async fn run(global: &GlobalArgs, args: AnnotateArgs) -> anyhow::Result<Exit
         es.shown(),
         args.index
     ));
-    ui.finish(serde_json::json!({"id": event.id(), "event": event}));
-    Ok(ExitCode::from(exit::PASSED))
+    Ok(Ended::passed()
+        .with("id", event.id())
+        .with("event", serde_json::to_value(&event)?))
 }
 
 fn time(flag: &str, s: &str) -> anyhow::Result<DateTime<Utc>> {

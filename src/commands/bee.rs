@@ -1,14 +1,13 @@
 //! `stampede bee --config URI`: the agent each load generator runs.
 
-use std::process::ExitCode;
-
+use super::Ctx;
 use crate::bee;
-use crate::cli::{BeeArgs, GlobalArgs};
-use crate::exit;
-use crate::interrupt::Interrupt;
+use crate::cli::BeeArgs;
+use crate::exit::{Ended, Outcome};
 
 /// Runs the bee protocol; exits 1 when Done was FAILURE.
-pub async fn run(global: &GlobalArgs, args: BeeArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(ctx: &Ctx<'_>, args: BeeArgs) -> anyhow::Result<Ended> {
+    let (global, interrupt) = (ctx.global, ctx.interrupt);
     let env = std::env::vars().collect();
     let region = global
         .region
@@ -16,7 +15,6 @@ pub async fn run(global: &GlobalArgs, args: BeeArgs) -> anyhow::Result<ExitCode>
         .or_else(|| std::env::var("STAMPEDE_REGION").ok());
     let mut cfg = bee::load_config(&args.config, region.as_deref()).await?;
     cfg.apply_env(&env);
-    let interrupt = Interrupt::install();
     let log = |m: &str| eprintln!("{m}");
     let report = bee::run(&cfg, interrupt.token(), &log).await?;
     eprintln!(
@@ -29,12 +27,12 @@ pub async fn run(global: &GlobalArgs, args: BeeArgs) -> anyhow::Result<ExitCode>
             s.rows, s.lost
         ))
     );
-    if let Some(code) = interrupt.exit_code() {
-        return Ok(ExitCode::from(code));
-    }
-    Ok(ExitCode::from(if report.failure.is_some() {
-        exit::FAILED
-    } else {
-        exit::PASSED
-    }))
+    let outcome = match (interrupt.exit_code(), &report.failure) {
+        (Some(code), _) => Outcome::Interrupted { code },
+        (None, Some(_)) => Outcome::Failed,
+        (None, None) => Outcome::Passed,
+    };
+    let mut ended = Ended::new(outcome).with("bee", cfg.id());
+    ended.message = report.failure.clone();
+    Ok(ended)
 }

@@ -2,29 +2,28 @@
 //! collection without a run, idempotent, so a cron job every few minutes
 //! keeps a continuous stream.
 
-use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 
+use super::Ctx;
 use crate::aws::watch::Watch;
 use crate::blueprint::{Build, parse_duration};
-use crate::cli::{CollectArgs, GlobalArgs};
-use crate::exit::{self, InputError};
-use crate::interrupt::Interrupt;
+use crate::cli::CollectArgs;
+use crate::exit::{Ended, InputError, Outcome};
+use crate::feed::Feed;
 use crate::metrics::es::Es;
 use crate::monitor::pass::{self, Pass};
 use crate::monitor::spec::{self, Spec};
 use crate::monitor::store::{self, DocContext};
-use crate::ui::Reporter;
 
 /// Periods per round: 360 points of 1,600 series stay under 10 MB.
 const MAX_PERIODS_PER_ROUND: i64 = 360;
 
 /// Collects once, or every period with `--follow`.
-pub async fn run(global: &GlobalArgs, args: CollectArgs) -> anyhow::Result<ExitCode> {
-    let ui = Reporter::new(global.output);
+pub async fn run(ctx: &Ctx<'_>, args: CollectArgs) -> anyhow::Result<Ended> {
+    let (global, ui, interrupt) = (ctx.global, ctx.feed, ctx.interrupt);
     let spec = spec_of(&args)?;
     let now = Utc::now();
     // Checked now, so a typo fails before any call.
@@ -50,13 +49,12 @@ pub async fn run(global: &GlobalArgs, args: CollectArgs) -> anyhow::Result<ExitC
         build: serde_json::to_value(Build::from_env(&env)).ok(),
         tags: spec.tags_json(),
     };
-    let interrupt = Interrupt::install();
+    let mut totals = serde_json::Value::Null;
     loop {
         let (start, end) = window(&args, Utc::now())?;
         let (start, end) = pass::align(start, end, spec.period);
         let step = MAX_PERIODS_PER_ROUND * i64::from(spec.period) * 1000;
         let mut from = start;
-        let mut totals = serde_json::Value::Null;
         // A long backfill goes in slices, so memory stays bounded by the
         // series count, not by the window's length.
         while from < end {
@@ -64,12 +62,11 @@ pub async fn run(global: &GlobalArgs, args: CollectArgs) -> anyhow::Result<ExitC
             let p = pass::run(&watch, &spec, from, to, es.as_ref(), &ctx)
                 .await
                 .map_err(pass::PassError::into_anyhow)?;
-            report(&ui, &p, es.as_ref(), &spec);
+            report(ui, &p, es.as_ref(), &spec);
             add(&mut totals, result(&p));
             from = to;
         }
         if !args.follow {
-            ui.finish(totals);
             break;
         }
         tokio::select! {
@@ -77,9 +74,16 @@ pub async fn run(global: &GlobalArgs, args: CollectArgs) -> anyhow::Result<ExitC
             _ = tokio::time::sleep(Duration::from_secs(u64::from(spec.period).max(60))) => {}
         }
     }
-    Ok(ExitCode::from(
-        interrupt.exit_code().unwrap_or(exit::PASSED),
-    ))
+    let outcome = match interrupt.exit_code() {
+        // `--follow` ends on a signal, with every round stored.
+        Some(code) => Outcome::Interrupted { code },
+        None => Outcome::Passed,
+    };
+    let mut ended = Ended::new(outcome);
+    if let serde_json::Value::Object(fields) = totals {
+        ended.fields = fields;
+    }
+    Ok(ended)
 }
 
 fn spec_of(args: &CollectArgs) -> anyhow::Result<Spec> {
@@ -127,7 +131,7 @@ fn when(flag: &str, s: &str, now: DateTime<Utc>) -> anyhow::Result<DateTime<Utc>
         })
 }
 
-fn report(ui: &Reporter, p: &Pass, es: Option<&Es>, spec: &Spec) {
+fn report(ui: &Feed, p: &Pass, es: Option<&Es>, spec: &Spec) {
     for w in &p.warnings {
         ui.warn(w);
     }

@@ -1,16 +1,16 @@
 //! `stampede compare CURRENT BASELINE`: the regression gate on two runs.
 
-use std::process::ExitCode;
-
 use anyhow::Context;
 
-use crate::cli::{CompareArgs, GlobalArgs, OutputMode};
-use crate::exit::Outcome;
+use super::Ctx;
+use crate::cli::{CompareArgs, OutputMode};
+use crate::exit::{Ended, Outcome};
 use crate::gate::{Gate, Verdict, judge, report};
 use crate::results::{self, table};
 
 /// Compares and prints the verdicts; exits 1 on fail.
-pub async fn run(global: &GlobalArgs, args: CompareArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(ctx: &Ctx<'_>, args: CompareArgs) -> anyhow::Result<Ended> {
+    let global = ctx.global;
     let gate = match &args.gate {
         Some(path) => Gate::read(path)?,
         None => Gate::default_gate(),
@@ -42,9 +42,11 @@ pub async fn run(global: &GlobalArgs, args: CompareArgs) -> anyhow::Result<ExitC
         );
         std::fs::write(path, md).with_context(|| format!("writing {}", path.display()))?;
     }
-    Ok(ExitCode::from(
-        verdict_outcome(outcome.verdict, args.unstable_exit).code(),
-    ))
+    Ok(
+        Ended::new(verdict_outcome(outcome.verdict, args.unstable_exit))
+            .with("gate", serde_json::to_value(outcome.verdict)?)
+            .with("checks", outcome.checks.len()),
+    )
 }
 
 /// The outcome of a gate verdict.

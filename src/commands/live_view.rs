@@ -3,18 +3,17 @@
 //! measure the orchestrator's side (CPU, memory, freshness) apart from
 //! the bees.
 
-use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use super::Ctx;
 use crate::cli::LiveViewArgs;
-use crate::exit;
-use crate::interrupt::Interrupt;
+use crate::exit::{self, Ended, Outcome};
 use crate::metrics::es::Es;
 use crate::metrics::live;
 use crate::metrics::rollup_live::RollupLive;
 
 /// Polls `args.polls` times (or until interrupted), printing each view.
-pub async fn run(args: LiveViewArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(ctx: &Ctx<'_>, args: LiveViewArgs) -> anyhow::Result<Ended> {
     let es = Es::connect(&args.es)
         .await
         .map_err(|e| exit::InputError(format!("--es: {e}")))?;
@@ -22,7 +21,7 @@ pub async fn run(args: LiveViewArgs) -> anyhow::Result<ExitCode> {
         .since_ms
         .unwrap_or_else(|| chrono::Utc::now().timestamp_millis());
     let mut view = RollupLive::new(&args.index, &args.run_id, start);
-    let interrupt = Interrupt::install();
+    let interrupt = ctx.interrupt;
     let every = Duration::from_secs_f64(args.every.clamp(0.1, 3600.0));
     let mut polled = 0;
     loop {
@@ -46,11 +45,12 @@ pub async fn run(args: LiveViewArgs) -> anyhow::Result<ExitCode> {
         }
         polled += 1;
         if args.polls > 0 && polled >= args.polls {
-            return Ok(ExitCode::from(exit::PASSED));
+            return Ok(Ended::passed().with("polls", polled));
         }
         tokio::select! {
             _ = interrupt.token().cancelled() => {
-                return Ok(ExitCode::from(interrupt.exit_code().unwrap_or(exit::SIGINT)));
+                let code = interrupt.exit_code().unwrap_or(exit::SIGINT);
+                return Ok(Ended::new(Outcome::Interrupted { code }).with("polls", polled));
             }
             _ = tokio::time::sleep(every.saturating_sub(began.elapsed())) => {}
         }

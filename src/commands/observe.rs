@@ -1,15 +1,13 @@
 //! `stampede observe STACK`: follows a stack's events until it settles.
 
-use std::process::ExitCode;
-
-use crate::cli::{GlobalArgs, ObserveArgs};
-use crate::exit;
-use crate::interrupt::Interrupt;
+use super::Ctx;
+use crate::cli::ObserveArgs;
+use crate::exit::{self, Ended, Outcome};
 use crate::stack::{Follower, Stop, Until, phase, status};
-use crate::ui::Reporter;
 
 /// Shows the stack's history, then follows it until it settles.
-pub async fn run(global: &GlobalArgs, args: ObserveArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(ctx: &Ctx<'_>, args: ObserveArgs) -> anyhow::Result<Ended> {
+    let global = ctx.global;
     let clients = crate::aws::connect(global.region.as_deref(), global.profile.as_deref()).await?;
     let Some(info) = clients.cfn.describe(&args.stack).await? else {
         anyhow::bail!(exit::InputError(format!(
@@ -17,26 +15,33 @@ pub async fn run(global: &GlobalArgs, args: ObserveArgs) -> anyhow::Result<ExitC
             args.stack
         )));
     };
-    let ui = Reporter::new(global.output);
-    let interrupt = Interrupt::install();
-    let mut f = Follower::new(&clients.cfn, &ui, &info.id, global.poll_interval);
-    let stop = f.follow(Until::Settled, interrupt.token(), None).await?;
-    let (code, status) = match &stop {
+    let ui = ctx.feed;
+    let mut f = Follower::new(&clients.cfn, ui, &info.id, global.poll_interval);
+    let stop = f
+        .follow(Until::Settled, ctx.interrupt.token(), None)
+        .await?;
+    let (outcome, status) = match &stop {
         Stop::Cancelled => (
-            interrupt.exit_code().unwrap_or(exit::SIGINT),
+            Outcome::Interrupted {
+                code: ctx.interrupt.exit_code().unwrap_or(exit::SIGINT),
+            },
             "interrupted".to_string(),
         ),
-        Stop::Gone => (exit::PASSED, "DELETE_COMPLETE".to_string()),
+        Stop::Gone => (Outcome::Passed, "DELETE_COMPLETE".to_string()),
         Stop::Settled(s) if status::is_failed(s) => {
             if let Some(c) = phase::root_cause(f.history()) {
                 ui.warn(&format!("root cause: {}", phase::describe(c)));
             }
-            (exit::INFRA, s.clone())
+            (Outcome::InfrastructureFailed, s.clone())
         }
-        Stop::Settled(s) => (exit::PASSED, s.clone()),
-        Stop::TimedOut | Stop::FailedEarly => (exit::INFRA, "unsettled".to_string()),
+        Stop::Settled(s) => (Outcome::Passed, s.clone()),
+        Stop::TimedOut | Stop::FailedEarly => {
+            (Outcome::InfrastructureFailed, "unsettled".to_string())
+        }
     };
-    ui.info(&format!("stack {} is {status}", args.stack));
-    ui.finish(serde_json::json!({"stack": args.stack, "status": status, "exit_code": code}));
-    Ok(ExitCode::from(code))
+    let message = format!("stack {} is {status}", args.stack);
+    ui.info(&message);
+    Ok(Ended::new(outcome)
+        .with("stack", args.stack)
+        .with("stack_status", status))
 }

@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 
-use crate::blueprint::{self, BlueprintError, LoadOptions, Plan};
+use crate::blueprint::{self, BlueprintError, LoadOptions, Plan, Target};
 use crate::cli::{BlueprintArgs, GlobalArgs};
 use crate::render::OutputTable;
 
@@ -15,14 +15,7 @@ pub async fn load(
     offline: bool,
     bee_sha256: Option<String>,
 ) -> anyhow::Result<Plan> {
-    let mut opts = LoadOptions {
-        offline,
-        bee_sha256,
-        vars: args.vars.clone(),
-        run_id: args.run_id.clone(),
-        env: std::env::vars().collect(),
-        outputs: OutputTable::default(),
-    };
+    let mut opts = options(args, offline, bee_sha256);
     match blueprint::load(&args.blueprint, &opts) {
         Err(BlueprintError::NeedsOutputs(wanted)) => {
             let clients =
@@ -56,4 +49,23 @@ pub async fn load(
         }
         other => Ok(other?),
     }
+}
+
+fn options(args: &BlueprintArgs, offline: bool, bee_sha256: Option<String>) -> LoadOptions {
+    LoadOptions {
+        offline,
+        bee_sha256,
+        vars: args.vars.clone(),
+        run_id: args.run_id.clone(),
+        env: std::env::vars().collect(),
+        outputs: OutputTable::default(),
+    }
+}
+
+/// Where the blueprint's bees run, without rendering the rest.
+pub fn target(args: &BlueprintArgs) -> anyhow::Result<Target> {
+    Ok(blueprint::target_of(
+        &args.blueprint,
+        &options(args, false, None),
+    )?)
 }

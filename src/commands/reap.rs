@@ -1,17 +1,14 @@
 //! `stampede reap`: deletes stampede stacks whose expiry tag has passed,
 //! the orphans of runs that were killed before they could clean up.
 
-use std::process::ExitCode;
-
 use chrono::{DateTime, Utc};
 
+use super::Ctx;
 use crate::aws::cfn::StackInfo;
-use crate::cli::{GlobalArgs, ReapArgs};
-use crate::exit;
-use crate::interrupt::Interrupt;
+use crate::cli::ReapArgs;
+use crate::exit::{Ended, Outcome};
 use crate::stack::cleanup::{self, Deletion};
 use crate::stack::{Follower, status};
-use crate::ui::Reporter;
 
 /// The tag `run` puts on every stack it creates.
 pub const EXPIRES_TAG: &str = "stampede:expires-at";
@@ -33,16 +30,18 @@ pub fn expired(stacks: &[StackInfo], now: DateTime<Utc>) -> Vec<&StackInfo> {
 }
 
 /// Finds and deletes expired stacks.
-pub async fn run(global: &GlobalArgs, args: ReapArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(ctx: &Ctx<'_>, args: ReapArgs) -> anyhow::Result<Ended> {
+    let global = ctx.global;
     let clients = crate::aws::connect(global.region.as_deref(), global.profile.as_deref()).await?;
-    let ui = Reporter::new(global.output);
-    let interrupt = Interrupt::install();
+    let ui = ctx.feed;
+    let interrupt = ctx.interrupt;
     let stacks = clients.cfn.list().await?;
     let victims = expired(&stacks, Utc::now());
     if victims.is_empty() {
         ui.info("no expired stampede stacks");
     }
-    let mut code = exit::PASSED;
+    let mut outcome = Outcome::Passed;
+    let mut reaped = Vec::new();
     for s in victims {
         if args.dry_run {
             ui.info(&format!("would delete {} ({})", s.name, s.status));
@@ -50,36 +49,38 @@ pub async fn run(global: &GlobalArgs, args: ReapArgs) -> anyhow::Result<ExitCode
         }
         ui.info(&format!("deleting expired stack {} ({})", s.name, s.status));
         // One stack's error must not keep the others alive.
-        match reap_one(&clients, &ui, global, s, &interrupt).await {
-            Ok(Deletion::Deleted) => {}
+        match reap_one(&clients, ui, global, s, interrupt).await {
+            Ok(Deletion::Deleted) => reaped.push(s.name.clone()),
             Ok(d) => {
                 if let Some(advice) = cleanup::advice(&s.name, &d) {
                     ui.warn(&advice);
                 }
-                code = interrupt.exit_code().unwrap_or(exit::INFRA);
+                outcome = match interrupt.exit_code() {
+                    Some(code) => Outcome::Interrupted { code },
+                    None => Outcome::InfrastructureFailed,
+                };
             }
             Err(e) => {
                 ui.warn(&format!(
                     "could not delete {}: {e:#}; delete it with: stampede delete {}",
                     s.name, s.name
                 ));
-                code = exit::INFRA;
+                outcome = Outcome::InfrastructureFailed;
             }
         }
         if interrupt.exit_code().is_some() {
             break;
         }
     }
-    ui.finish(serde_json::json!({"exit_code": code}));
-    Ok(ExitCode::from(code))
+    Ok(Ended::new(outcome).with("deleted", reaped))
 }
 
 async fn reap_one(
     clients: &crate::aws::Clients,
-    ui: &Reporter,
-    global: &GlobalArgs,
+    ui: &crate::feed::Feed,
+    global: &crate::cli::GlobalArgs,
     s: &StackInfo,
-    interrupt: &Interrupt,
+    interrupt: &crate::interrupt::Interrupt,
 ) -> anyhow::Result<Deletion> {
     let mut f = Follower::new(&clients.cfn, ui, &s.id, global.poll_interval);
     f.skip_history().await?;

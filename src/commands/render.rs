@@ -1,18 +1,21 @@
 //! `stampede render`: the template, parameters and userdata, offline.
 
-use std::process::ExitCode;
-
 use anyhow::Context;
 
-use crate::cli::{GlobalArgs, RenderArgs};
+use super::Ctx;
+use crate::cli::RenderArgs;
+use crate::exit::Ended;
 
 /// Renders the blueprint and prints or writes the results.
-pub async fn run(global: &GlobalArgs, args: RenderArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(ctx: &Ctx<'_>, args: RenderArgs) -> anyhow::Result<Ended> {
+    let global = ctx.global;
     let sha256 = match args.bee_binary.clone() {
         Some(path) => {
-            let bin = tokio::task::spawn_blocking(move || super::run::beebin::prepare(Some(&path)))
-                .await
-                .map_err(|e| anyhow::anyhow!("preparing the bee binary: {e}"))??;
+            let bin = tokio::task::spawn_blocking(move || {
+                crate::engine::aws::beebin::prepare(Some(&path))
+            })
+            .await
+            .map_err(|e| anyhow::anyhow!("preparing the bee binary: {e}"))??;
             Some(bin.sha256.clone())
         }
         None => None,
@@ -33,7 +36,7 @@ pub async fn run(global: &GlobalArgs, args: RenderArgs) -> anyhow::Result<ExitCo
     };
     let Some(dir) = args.out else {
         print!("{}", template.body);
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Ended::passed());
     };
     let write = |name: &str, body: &str| -> anyhow::Result<()> {
         let path = dir.join(name);
@@ -57,5 +60,5 @@ pub async fn run(global: &GlobalArgs, args: RenderArgs) -> anyhow::Result<ExitCo
         write(&format!("userdata/{name}.sh"), script)?;
     }
     eprintln!("rendered {} into {}", plan.source.display(), dir.display());
-    Ok(ExitCode::SUCCESS)
+    Ok(Ended::passed().with("out", dir.display().to_string()))
 }

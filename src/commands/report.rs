@@ -2,18 +2,19 @@
 //! stored results, for example a CI job's archived artifacts.
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use anyhow::Context;
 
+use super::Ctx;
 use crate::cli::{GlobalArgs, ReportArgs};
-use crate::exit::InputError;
+use crate::exit::{Ended, InputError};
 use crate::gate::{self, Gate};
 use crate::report::{self, ReportError};
 use crate::results::Summary;
 
 /// Builds the report and writes it.
-pub async fn run(global: &GlobalArgs, args: ReportArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(ctx: &Ctx<'_>, args: ReportArgs) -> anyhow::Result<Ended> {
+    let global = ctx.global;
     let input = args.input.clone();
     let mut inputs = tokio::task::spawn_blocking(move || report::load_dir_or_summary(&input))
         .await
@@ -37,8 +38,8 @@ pub async fn run(global: &GlobalArgs, args: ReportArgs) -> anyhow::Result<ExitCo
         .await
         .context("the report renderer stopped")?;
     std::fs::write(&out, html).with_context(|| format!("writing {}", out.display()))?;
-    println!("wrote {}", out.display());
-    Ok(ExitCode::SUCCESS)
+    ctx.feed.info(&format!("wrote {}", out.display()));
+    Ok(Ended::passed().with("report", out.display().to_string()))
 }
 
 /// `report.html` in the run folder, or beside the summary.

@@ -1,18 +1,16 @@
 //! `stampede ship JTL --es URL`: the bee's shipper, on its own.
 
-use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::cli::{GlobalArgs, ShipArgs};
-use crate::exit;
-use crate::interrupt::Interrupt;
+use super::Ctx;
+use crate::cli::ShipArgs;
+use crate::exit::{self, Ended};
 use crate::metrics::es::Es;
 use crate::metrics::ship::{self, ShipConfig};
-use crate::ui::Reporter;
 
 /// Ships the file, following it until interrupted with `--follow`.
-pub async fn run(global: &GlobalArgs, args: ShipArgs) -> anyhow::Result<ExitCode> {
-    let ui = Reporter::new(global.output);
+pub async fn run(ctx: &Ctx<'_>, args: ShipArgs) -> anyhow::Result<Ended> {
+    let ui = ctx.feed;
     crate::blueprint::check_run_id(&args.run_id)
         .map_err(|m| exit::InputError(format!("--run-id: {m}")))?;
     let es = Es::connect(&args.es)
@@ -38,7 +36,7 @@ pub async fn run(global: &GlobalArgs, args: ShipArgs) -> anyhow::Result<ExitCode
         rows: args.rows,
         rollup_interval_ms: args.rollup_interval.as_millis() as u64,
     };
-    let interrupt = Interrupt::install();
+    let interrupt = ctx.interrupt;
     let done = if args.follow {
         let (tx, rx) = tokio::sync::watch::channel(false);
         let token = interrupt.token().clone();
@@ -80,16 +78,12 @@ pub async fn run(global: &GlobalArgs, args: ShipArgs) -> anyhow::Result<ExitCode
     if let Some(loss) = &loss {
         ui.warn(loss);
     }
-    ui.finish(serde_json::json!({
-        "status": outcome.status(),
-        "exit_code": outcome.code(),
-        "rows": stats.rows,
-        "lost": stats.lost,
-        "rollups": stats.rollups,
-        "rollups_lost": stats.rollups_lost,
-        "samples": stats.samples,
-        "lost_because": stats.loss_reasons,
-        "malformed": stats.malformed,
-    }));
-    Ok(ExitCode::from(outcome.code()))
+    Ok(Ended::new(outcome)
+        .with("rows", stats.rows)
+        .with("lost", stats.lost)
+        .with("rollups", stats.rollups)
+        .with("rollups_lost", stats.rollups_lost)
+        .with("samples", stats.samples)
+        .with("lost_because", serde_json::json!(stats.loss_reasons))
+        .with("malformed", stats.malformed))
 }

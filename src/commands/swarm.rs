@@ -9,7 +9,6 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -117,7 +116,7 @@ fn write_load(paths: &[PathBuf], rate: u64, stop: &AtomicBool) -> anyhow::Result
 }
 
 /// Runs the swarm for `args.duration` seconds; prints one JSON result.
-pub async fn run(args: SwarmArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(args: SwarmArgs) -> anyhow::Result<crate::exit::Ended> {
     let es = Arc::new(
         Es::connect(&args.es)
             .await
@@ -194,7 +193,7 @@ pub async fn run(args: SwarmArgs) -> anyhow::Result<ExitCode> {
             "exact": { "p50": exact.quantile(0.5), "p95": exact.quantile(0.95), "p99": exact.quantile(0.99) },
         })
     );
-    Ok(ExitCode::from(exit::PASSED))
+    Ok(crate::exit::Ended::passed())
 }
 
 /// Documents of `run_id` the cluster holds (raw rows and rollups).

@@ -28,6 +28,10 @@ pub struct Signal {
     /// Extra data.
     #[serde(rename = "Data", default)]
     pub data: String,
+    /// When the coordinator received it (epoch ms): the signal's time in
+    /// the run's events.
+    #[serde(skip)]
+    pub received_ms: i64,
 }
 
 /// Signals so far.
@@ -42,6 +46,8 @@ pub struct Signals {
     /// When Ready completed (epoch ms), as CloudFormation's timestamp of
     /// the wait condition: a bee that comes up much later skips its load.
     pub ready_at_ms: Option<i64>,
+    /// When Done completed or failed (epoch ms).
+    pub done_at_ms: Option<i64>,
 }
 
 impl Signals {
@@ -125,7 +131,9 @@ fn handle(tx: &Mutex<watch::Sender<Signals>>, req: Request) -> Response {
         }
         ("PUT", which @ ("/ready" | "/done")) => {
             match serde_json::from_slice::<Signal>(&req.body) {
-                Ok(sig) => {
+                Ok(mut sig) => {
+                    let now = chrono::Utc::now().timestamp_millis();
+                    sig.received_ms = now;
                     tx.send_modify(|s| {
                         let map = if which == "/ready" {
                             &mut s.ready
@@ -135,7 +143,10 @@ fn handle(tx: &Mutex<watch::Sender<Signals>>, req: Request) -> Response {
                         // Like CloudFormation: the first signal of a UniqueId counts.
                         map.entry(sig.unique_id.clone()).or_insert(sig);
                         if s.ready_at_ms.is_none() && s.ready_status() == "CREATE_COMPLETE" {
-                            s.ready_at_ms = Some(chrono::Utc::now().timestamp_millis());
+                            s.ready_at_ms = Some(now);
+                        }
+                        if s.done_at_ms.is_none() && s.done_status() != "CREATE_IN_PROGRESS" {
+                            s.done_at_ms = Some(now);
                         }
                     });
                     (200, "text/plain", Vec::new())

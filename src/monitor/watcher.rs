@@ -15,9 +15,9 @@ use super::store::{self, DocContext};
 use super::summary::MonitorSummary;
 use crate::aws::watch::{Watch, tags_text};
 use crate::events::{Event, Source};
+use crate::feed::Phase;
+use crate::feed::{Feed, Kind};
 use crate::metrics::es::Es;
-use crate::stack::phase::Phase;
-use crate::ui::Reporter;
 
 /// How long before the test the window starts: the system's state just
 /// before the load is the reference the charts need.
@@ -65,7 +65,7 @@ impl Watcher {
         watch: Watch,
         es: Option<&str>,
         ctx: DocContext,
-        ui: &Reporter,
+        ui: &Feed,
     ) -> Self {
         let es = match es {
             Some(url) => match Es::connect(url).await {
@@ -146,7 +146,7 @@ impl Watcher {
     }
 
     /// Rounds every period until `stop`, with an event for each phase.
-    pub async fn during(&mut self, ui: &Reporter, stop: &CancellationToken) {
+    pub async fn during(&mut self, ui: &Feed, stop: &CancellationToken) {
         let mut phases = ui.phases();
         let every = Duration::from_secs(u64::from(self.spec.period)).max(MIN_ROUND);
         let mut next = tokio::time::Instant::now();
@@ -158,11 +158,9 @@ impl Watcher {
                         stop.cancelled().await;
                         return;
                     }
-                    let phase = *phases.borrow_and_update();
-                    if let Some(p) = phase {
-                        self.phase(p);
-                        self.ship_events(ui).await;
-                    }
+                    phases.borrow_and_update();
+                    self.phases(ui);
+                    self.ship_events(ui).await;
                 }
                 _ = tokio::time::sleep_until(next) => {
                     next += every;
@@ -172,23 +170,26 @@ impl Watcher {
         }
     }
 
-    /// An event for `p`, and for the phases before it that were not seen:
-    /// the phase channel keeps only the latest value, so phases that follow
-    /// each other closely (ready, then testing) would be lost.
-    fn phase(&mut self, p: Phase) {
-        for q in [Phase::Provisioning, Phase::Ready, Phase::Testing, p] {
-            if q <= p && !self.phases.contains(&q) {
-                self.phases.push(q);
-                self.event(
+    /// An event for each phase the run entered and that has none yet,
+    /// at the time the phase began (the feed's record, not the moment
+    /// this task noticed it).
+    fn phases(&mut self, feed: &Feed) {
+        for (p, at) in feed.recording().phases {
+            if !self.phases.contains(&p) {
+                self.phases.push(p);
+                let mut e = Event::new(
+                    at,
                     Source::Stampede,
-                    format!("phase {}", q.name()),
-                    &["phase", q.name()],
+                    format!("phase {}", p.name()),
+                    vec!["phase".to_string(), p.name().to_string()],
                 );
+                e.run_id = self.ctx.run_id.clone();
+                self.events.push(e);
             }
         }
     }
 
-    async fn round(&mut self, ui: &Reporter, live: bool) {
+    async fn round(&mut self, ui: &Feed, live: bool) {
         let now = Utc::now().timestamp_millis();
         let (start, end) = pass::align(self.start_ms, now, self.spec.period);
         match pass::run(
@@ -212,7 +213,7 @@ impl Watcher {
                 }
                 if live {
                     for l in super::live::lines(&p.collection.series, now) {
-                        ui.info(&format!("-- sut {l}"));
+                        ui.emit(Kind::Target(l));
                     }
                 }
                 self.last = Some(p);
@@ -226,7 +227,7 @@ impl Watcher {
         self.ship_events(ui).await;
     }
 
-    async fn ship_events(&mut self, ui: &Reporter) {
+    async fn ship_events(&mut self, ui: &Feed) {
         if let Some(es) = &self.es
             && let Err(e) = store::ship_events(es, &self.spec.events_index, &self.events).await
             && !self.failing
@@ -237,13 +238,11 @@ impl Watcher {
 
     /// The run's end: an event, one more round, and what goes into
     /// `summary.json`. Says how late CloudWatch is.
-    pub async fn finish(mut self, ui: &Reporter, last: Option<Phase>) -> Correlation {
+    pub async fn finish(mut self, ui: &Feed) -> Correlation {
         // The phase that ended the test usually arrives together with the
         // stop, which `during` may see first.
-        if let Some(p) = last {
-            self.phase(p);
-        }
-        let outcome = outcome(last);
+        self.phases(ui);
+        let outcome = outcome(ui.phase());
         self.event(
             Source::Stampede,
             format!("run {} ended: {outcome}", self.run_id()),

@@ -16,8 +16,13 @@ use crate::results::summary::{LabelSummary, StackEventRecord, Summary};
 pub struct ReportData {
     /// Page title.
     pub title: String,
-    /// `pass`, `unstable` or `fail`; `None` without a gate.
+    /// `pass`, `unstable` or `fail`; `None` without a gate; how the run
+    /// ended (`interrupted`, `timed_out`, ...) when it did not run its
+    /// course, which no gate verdict can hide.
     pub verdict: Option<String>,
+    /// How a run that did not end well ended, in words
+    /// (`interrupted by SIGTERM while testing`).
+    pub ended: Option<String>,
     /// The gate's checks.
     pub gate: Vec<GateRow>,
     /// The run's facts, in display order.
@@ -223,7 +228,13 @@ fn markers(summary: &Summary, extras: &Extras) -> Vec<Marker> {
             })
         })
         .collect();
+    // The run's phases are in the events index too (for Grafana); drawn
+    // once here, from the run record's own list.
+    let phases_drawn = !summary.phases.is_empty();
     out.extend(extras.events.iter().filter_map(|e| {
+        if phases_drawn && e.source == "stampede" && e.tags.iter().any(|t| t == "phase") {
+            return None;
+        }
         Some(Marker {
             t: epoch_ms(&e.timestamp)?,
             end: e.end.as_deref().and_then(epoch_ms),
@@ -326,16 +337,24 @@ pub fn build(
             base: baseline.and_then(|b| b.label(&l.label)).map(Stats::from),
         })
         .collect();
+    let ended = summary
+        .ended
+        .as_ref()
+        .filter(|e| !matches!(e.status.as_str(), "passed" | "unstable" | "gate_failed"));
     ReportData {
         title,
+        ended: ended.map(|e| e.describe()),
         // A stack that failed to create failed the run, gate or not.
-        verdict: gate.map(|g| g.verdict.clone()).or_else(|| {
-            summary
-                .stack_events
-                .iter()
-                .any(|e| e.root_cause)
-                .then(|| "fail".to_string())
-        }),
+        verdict: ended
+            .map(|e| e.status.clone())
+            .or_else(|| gate.map(|g| g.verdict.clone()))
+            .or_else(|| {
+                summary
+                    .stack_events
+                    .iter()
+                    .any(|e| e.root_cause)
+                    .then(|| "fail".to_string())
+            }),
         gate: gate.map(|g| g.checks.clone()).unwrap_or_default(),
         facts: facts(summary),
         series: summary.series.clone(),

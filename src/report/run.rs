@@ -9,8 +9,6 @@ use anyhow::Context;
 use super::input::{BASELINE_FILE, GATE_FILE, load_dir_or_summary};
 use crate::gate::Outcome;
 use crate::results::Summary;
-use crate::results::summary::PhaseAt;
-use crate::stack::phase::Phase;
 
 /// The report's file name in a run folder.
 pub const REPORT_FILE: &str = "report.html";
@@ -25,9 +23,8 @@ pub fn write(
     let put = |name: &str, body: Option<String>| -> anyhow::Result<()> {
         let path = dir.join(name);
         match body {
-            Some(b) => {
-                std::fs::write(&path, b).with_context(|| format!("writing {}", path.display()))
-            }
+            Some(b) => crate::atomic::write(&path, b)
+                .with_context(|| format!("writing {}", path.display())),
             None => match std::fs::remove_file(&path) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                     Err(e).with_context(|| format!("removing the stale {}", path.display()))
@@ -43,23 +40,17 @@ pub fn write(
     put(BASELINE_FILE, baseline.map(Summary::to_json))?;
     let inputs = load_dir_or_summary(dir).map_err(|e| anyhow::anyhow!("{e}"))?;
     let path = dir.join(REPORT_FILE);
-    std::fs::write(&path, super::render(&inputs))
+    crate::atomic::write(&path, super::render(&inputs))
         .with_context(|| format!("writing {}", path.display()))?;
     Ok(path)
 }
 
-/// The run's own phases (not the stack's deletion), for summary.json.
-pub fn phases(log: &[(Phase, chrono::DateTime<chrono::Utc>)]) -> Vec<PhaseAt> {
-    log.iter()
-        .filter(|(p, _)| {
-            matches!(
-                p,
-                Phase::Provisioning | Phase::Ready | Phase::Testing | Phase::Done | Phase::Failed
-            )
-        })
-        .map(|(p, at)| PhaseAt {
-            phase: p.name().to_string(),
-            at: at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        })
-        .collect()
+/// Renders report.html again from the files in `dir` (after summary.json
+/// changed), keeping gate.json and baseline.json as they are.
+pub fn render_again(dir: &Path) -> anyhow::Result<PathBuf> {
+    let inputs = load_dir_or_summary(dir).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let path = dir.join(REPORT_FILE);
+    crate::atomic::write(&path, super::render(&inputs))
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
 }

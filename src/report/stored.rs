@@ -92,4 +92,7 @@ pub struct EventView {
     pub text: String,
     /// Where it came from.
     pub source: String,
+    /// Its tags (`phase` marks the run's own phase events).
+    #[serde(default)]
+    pub tags: Vec<String>,
 }

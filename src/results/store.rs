@@ -34,11 +34,6 @@ impl<'a> Store<'a> {
         }
     }
 
-    /// The S3 client.
-    pub fn s3(&self) -> &'a S3 {
-        self.s3
-    }
-
     fn key(&self, build: &str) -> String {
         format!("{}/{build}/summary.json", self.prefix)
     }

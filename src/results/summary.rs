@@ -90,9 +90,46 @@ pub struct Summary {
     /// annotation shape).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<crate::events::Event>,
+    /// How the run ended (SCHEMA.md `ended`); absent for `analyze`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended: Option<RunEnded>,
     /// Each bee's own health over the run (SCHEMA.md `generators`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub generators: Vec<super::generators::GeneratorSummary>,
+}
+
+/// How a run ended, as its record keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunEnded {
+    /// `passed`, `unstable`, `gate_failed`, `failed`, `no_results`,
+    /// `interrupted`, `timed_out`, `infrastructure_failed` or
+    /// `internal_error`: the result object's status.
+    pub status: String,
+    /// `SIGINT` or `SIGTERM`, for an interrupted run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<String>,
+    /// The stage a signal or the timeout cut short (`testing`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
+    /// The process's exit code.
+    pub exit_code: u8,
+    /// Why, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+impl RunEnded {
+    /// One line: `interrupted by SIGTERM while testing`.
+    pub fn describe(&self) -> String {
+        let mut s = self.status.replace('_', " ");
+        if let Some(sig) = &self.signal {
+            s.push_str(&format!(" by {sig}"));
+        }
+        if let Some(stage) = &self.stage {
+            s.push_str(&format!(" while {stage}"));
+        }
+        s
+    }
 }
 
 /// A phase and when the run entered it.

@@ -39,6 +39,15 @@ pub async fn delete(
     if !wait {
         return Ok(Deletion::Started);
     }
+    follow(f, cancel).await
+}
+
+/// Follows a deletion already asked for to its end, or until `cancel`
+/// fires.
+pub async fn follow(
+    f: &mut Follower<'_>,
+    cancel: &CancellationToken,
+) -> Result<Deletion, AwsError> {
     let stop = f
         .follow(
             Until::Settled,
@@ -64,6 +73,18 @@ pub async fn delete(
             Deletion::Unfinished("DELETE_IN_PROGRESS".into())
         }
     })
+}
+
+impl Deletion {
+    /// The state the stack was left in, for result objects.
+    pub fn name(&self) -> String {
+        match self {
+            Deletion::Deleted => "deleted".into(),
+            Deletion::Started => "deleting".into(),
+            Deletion::Failed(_) => "delete_failed".into(),
+            Deletion::Unfinished(s) => s.to_lowercase(),
+        }
+    }
 }
 
 /// What to tell the user when a deletion did not finish.
@@ -94,15 +115,13 @@ pub fn advice(stack: &str, d: &Deletion) -> Option<String> {
 mod tests {
     use super::*;
     use crate::aws::cfn::tests::{STACK_ID, client, delete_failed_rules};
-    use crate::cli::OutputMode;
-    use crate::ui::Reporter;
 
     #[tokio::test]
     async fn delete_failed_names_the_blocking_resources() {
         let rules = delete_failed_rules();
         let refs: Vec<&aws_smithy_mocks::Rule> = rules.iter().collect();
         let cfn = client(&refs, 1);
-        let ui = Reporter::new(OutputMode::Plain);
+        let ui = crate::feed::Feed::new(Vec::new());
         let mut f = Follower::new(&cfn, &ui, STACK_ID, Duration::from_millis(1));
         let d = delete(&mut f, STACK_ID, true, &CancellationToken::new())
             .await

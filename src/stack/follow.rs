@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use super::event::{EventLog, StackEvent};
 use super::phase::{Phase, PhaseTracker, is_settled};
 use crate::aws::{AwsError, AwsErrorKind, Cfn};
-use crate::ui::Reporter;
+use crate::feed::{Feed, Kind};
 
 /// What to wait for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +38,7 @@ pub enum Stop {
 /// Follows one stack.
 pub struct Follower<'a> {
     cfn: &'a Cfn,
-    ui: &'a Reporter,
+    feed: &'a Feed,
     root: String,
     stacks: Vec<String>,
     log: EventLog,
@@ -49,10 +49,10 @@ pub struct Follower<'a> {
 
 impl<'a> Follower<'a> {
     /// Follows the stack with id (ARN) `root`, polling every `interval`.
-    pub fn new(cfn: &'a Cfn, ui: &'a Reporter, root: &str, interval: Duration) -> Self {
+    pub fn new(cfn: &'a Cfn, feed: &'a Feed, root: &str, interval: Duration) -> Self {
         Follower {
             cfn,
-            ui,
+            feed,
             root: root.to_string(),
             stacks: vec![root.to_string()],
             log: EventLog::default(),
@@ -60,6 +60,19 @@ impl<'a> Follower<'a> {
             tracker: PhaseTracker::new(root),
             interval,
         }
+    }
+
+    /// Goes on from where an earlier follower of the same stack stopped:
+    /// the events it showed are not shown again, and its phase is kept.
+    pub fn resume(mut self, seen: EventLog, phase: Phase) -> Self {
+        self.log = seen;
+        self.tracker.set(phase);
+        self
+    }
+
+    /// The events shown so far, for a follower that goes on later.
+    pub fn take_seen(&mut self) -> EventLog {
+        std::mem::take(&mut self.log)
     }
 
     /// Every event seen so far, oldest first.
@@ -76,7 +89,7 @@ impl<'a> Follower<'a> {
     /// Moves to a phase stampede itself caused (such as deleting).
     pub fn set_phase(&mut self, p: Phase) {
         if self.tracker.set(p) {
-            self.ui.phase(p);
+            self.feed.phase_at(p, chrono::Utc::now());
         }
     }
 
@@ -116,11 +129,15 @@ impl<'a> Follower<'a> {
             fresh.extend(page);
         }
         for e in self.log.absorb(fresh) {
-            self.ui.event(&e, e.stack_id != self.root);
-            if let Some(p) = self.tracker.observe(&e) {
-                self.ui.phase(p);
+            // The event's own time, not when this poll noticed it.
+            let at = e.time;
+            let nested = e.stack_id != self.root;
+            let phase = self.tracker.observe(&e);
+            self.history.push(e.clone());
+            self.feed.emit_at(at, Kind::Stack { event: e, nested });
+            if let Some(p) = phase {
+                self.feed.phase_at(p, at);
             }
-            self.history.push(e);
         }
         Ok(())
     }
@@ -183,7 +200,6 @@ mod tests {
 
     use super::*;
     use crate::aws::cfn::tests::{STACK_ID, client, sdk_event};
-    use crate::cli::OutputMode;
 
     const NESTED: &str = "arn:aws:cloudformation:us-east-1:1:stack/s-Net-X/2";
 
@@ -242,7 +258,7 @@ mod tests {
                 .build()
         });
         let cfn = client(&[&root, &child, &stacks], 1);
-        let ui = Reporter::new(OutputMode::Plain);
+        let ui = crate::feed::Feed::new(Vec::new());
         let mut f = Follower::new(&cfn, &ui, STACK_ID, Duration::from_millis(1));
         let stop = f
             .follow(Until::Settled, &CancellationToken::new(), None)

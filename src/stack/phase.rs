@@ -2,8 +2,6 @@
 //! an event history: root cause of a failure, what blocked a deletion.
 //! Pure functions, tested on recorded event sequences.
 
-use serde::Serialize;
-
 use super::event::StackEvent;
 
 /// Logical id of the wait condition that completes when every bee is
@@ -12,43 +10,7 @@ pub const READY: &str = "Ready";
 /// Logical id of the wait condition that completes when every bee is done.
 pub const DONE: &str = "Done";
 
-/// Where a run is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Phase {
-    /// The stack is being created; bees are booting.
-    Provisioning,
-    /// Every bee signalled Ready: the test starts.
-    Ready,
-    /// The bees are running the test.
-    Testing,
-    /// The stack completed: every bee signalled Done.
-    Done,
-    /// Something failed.
-    Failed,
-    /// The stack is being deleted.
-    Deleting,
-    /// The stack is gone.
-    Deleted,
-    /// Deletion failed; resources remain.
-    DeleteFailed,
-}
-
-impl Phase {
-    /// Lower-case name for display.
-    pub fn name(self) -> &'static str {
-        match self {
-            Phase::Provisioning => "provisioning",
-            Phase::Ready => "ready",
-            Phase::Testing => "testing",
-            Phase::Done => "done",
-            Phase::Failed => "failed",
-            Phase::Deleting => "deleting",
-            Phase::Deleted => "deleted",
-            Phase::DeleteFailed => "delete failed",
-        }
-    }
-}
+pub use crate::feed::Phase;
 
 /// Follows the phase of one (root) stack through its events.
 #[derive(Debug)]
@@ -106,12 +68,6 @@ impl PhaseTracker {
             return None;
         }
         self.set(next).then_some(next)
-    }
-}
-
-impl PartialOrd for Phase {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some((*self as u8).cmp(&(*other as u8)))
     }
 }
 

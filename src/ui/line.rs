@@ -1,6 +1,6 @@
 //! The one-line form of an event, shared by the terminal and plain modes.
 
-use crate::stack::event::StackEvent;
+use crate::aws::stack_event::StackEvent;
 
 use super::redact;
 

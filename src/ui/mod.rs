@@ -1,45 +1,71 @@
-//! One event type, three renderers: a live terminal view, plain lines for
-//! CI logs, and NDJSON.
+//! The sinks that render the event feed: a live terminal view, plain
+//! lines for CI logs, and NDJSON. They only render: what happened and
+//! when is decided by whoever emitted the event.
 
 mod line;
 mod redact;
 
 use std::io::{IsTerminal, Write};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
-use crate::cli::OutputMode;
-use crate::stack::event::StackEvent;
-use crate::stack::phase::Phase;
+use crate::feed::{Feed, Kind, Level, Phase, RunEvent, Sink};
 pub use redact::redact;
 
-/// Shows what happens during a command.
+/// How output is rendered (`--output`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputMode {
+    /// `tty` on a terminal, `plain` otherwise.
+    Auto,
+    /// Live view with a status line.
+    Tty,
+    /// One plain line per event, no escape codes.
+    Plain,
+    /// One JSON object per event.
+    Json,
+}
+
+impl OutputMode {
+    /// The mode `auto` stands for here: by whether stdout is a terminal.
+    pub fn resolve(self) -> Self {
+        match self {
+            OutputMode::Auto if std::io::stdout().is_terminal() => OutputMode::Tty,
+            OutputMode::Auto => OutputMode::Plain,
+            m => m,
+        }
+    }
+}
+
+/// Plain logs get one live metrics line this often.
+const PLAIN_LIVE_EVERY: Duration = Duration::from_secs(10);
+
+/// A feed whose one renderer is `mode`'s.
+pub fn feed(mode: OutputMode) -> Feed {
+    Feed::new(vec![Arc::new(Reporter::new(mode))])
+}
+
+/// Renders events in one output mode.
 pub struct Reporter {
     mode: OutputMode,
     bar: Option<ProgressBar>,
     started: Instant,
     state: Mutex<State>,
-    phases: tokio::sync::watch::Sender<Option<Phase>>,
 }
 
+#[derive(Default)]
 struct State {
     phase: Option<Phase>,
     metrics: Option<String>,
-    /// Every phase shown, and when: the report marks them on its charts.
-    log: Vec<(Phase, chrono::DateTime<chrono::Utc>)>,
+    last_live: Option<Instant>,
 }
 
 impl Reporter {
-    /// A reporter for `mode`; `auto` picks by whether stdout is a terminal.
+    /// A renderer for `mode`; `auto` picks by whether stdout is a terminal.
     pub fn new(mode: OutputMode) -> Self {
-        let mode = match mode {
-            OutputMode::Auto if std::io::stdout().is_terminal() => OutputMode::Tty,
-            OutputMode::Auto => OutputMode::Plain,
-            m => m,
-        };
+        let mode = mode.resolve();
         let bar = (mode == OutputMode::Tty).then(|| {
             let bar = ProgressBar::new_spinner();
             bar.set_style(
@@ -55,28 +81,8 @@ impl Reporter {
             mode,
             bar,
             started: Instant::now(),
-            state: Mutex::new(State {
-                phase: None,
-                metrics: None,
-                log: Vec::new(),
-            }),
-            phases: tokio::sync::watch::channel(None).0,
+            state: Mutex::new(State::default()),
         }
-    }
-
-    /// Phase changes, for tasks that start with a phase (live metrics).
-    pub fn phases(&self) -> tokio::sync::watch::Receiver<Option<Phase>> {
-        self.phases.subscribe()
-    }
-
-    /// Every phase shown so far, with when it was shown.
-    pub fn phase_log(&self) -> Vec<(Phase, chrono::DateTime<chrono::Utc>)> {
-        self.state.lock().map(|s| s.log.clone()).unwrap_or_default()
-    }
-
-    /// The resolved mode (never `Auto`).
-    pub fn mode(&self) -> OutputMode {
-        self.mode
     }
 
     fn elapsed(&self) -> String {
@@ -96,7 +102,16 @@ impl Reporter {
         }
     }
 
-    fn json(&self, value: serde_json::Value) {
+    fn lines(&self, text: &str) {
+        for l in text.lines() {
+            self.line(l);
+        }
+    }
+
+    fn json(&self, at: &chrono::DateTime<chrono::Utc>, mut value: serde_json::Value) {
+        if value.get("at").is_none() && value.get("type") != Some(&json!("result")) {
+            value["at"] = json!(at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        }
         self.line(&value.to_string());
     }
 
@@ -107,98 +122,125 @@ impl Reporter {
         }
     }
 
-    /// A stack event; `nested` when it belongs to a nested stack.
-    pub fn event(&self, e: &StackEvent, nested: bool) {
-        match self.mode {
-            OutputMode::Json => {
-                let mut v = serde_json::to_value(e).unwrap_or_default();
+    fn render_json(&self, e: &RunEvent) {
+        let v = match &e.kind {
+            Kind::Stack { event, nested } => {
+                let mut v = serde_json::to_value(event).unwrap_or_default();
                 v["type"] = json!("event");
                 v["nested"] = json!(nested);
-                if let Some(r) = e.reason.as_deref() {
+                if let Some(r) = event.reason.as_deref() {
                     v["reason"] = json!(redact(r));
                 }
-                self.json(v);
+                v
             }
-            _ => self.line(&line::event(e, nested)),
-        }
-        self.refresh();
-    }
-
-    /// A phase change.
-    pub fn phase(&self, p: Phase) {
-        tracing::debug!(
-            target: "stampede::phase",
-            "entering {} after {} ms",
-            p.name(),
-            self.started.elapsed().as_millis()
-        );
-        if let Ok(mut s) = self.state.lock() {
-            s.phase = Some(p);
-            s.log.push((p, chrono::Utc::now()));
-        }
-        self.phases.send_replace(Some(p));
-        match self.mode {
-            OutputMode::Json => self.json(
-                json!({"type": "phase", "phase": p, "elapsed_s": self.started.elapsed().as_secs()}),
-            ),
-            _ => self.line(&format!("== {} ({})", p.name(), self.elapsed())),
-        }
-        self.refresh();
-    }
-
-    /// A live metrics line (plain/tty) or object (json).
-    pub fn metrics(&self, text: &str, value: serde_json::Value) {
-        match self.mode {
-            OutputMode::Json => {
-                let mut v = value;
+            Kind::Phase(p) => json!({"type": "phase", "phase": p,
+                "elapsed_s": self.started.elapsed().as_secs()}),
+            Kind::BeeSignal {
+                bee,
+                condition,
+                status,
+                reason,
+            } => json!({"type": "signal", "bee": bee, "condition": condition,
+                "status": status, "reason": redact(reason)}),
+            Kind::Live { value, .. } => {
+                let mut v = value.clone();
                 v["type"] = json!("metrics");
-                self.json(v);
+                v
             }
-            OutputMode::Tty => {
-                if let Ok(mut s) = self.state.lock() {
-                    s.metrics = Some(text.to_string());
+            Kind::Target(text) => json!({"type": "target", "message": redact(text)}),
+            Kind::Planned(text) => json!({"type": "plan", "message": redact(text)}),
+            Kind::Problem(text) => json!({"type": "problem", "message": redact(text)}),
+            Kind::Note(Level::Info, text) => json!({"type": "info", "message": redact(text)}),
+            Kind::Note(Level::Warn, text) => {
+                json!({"type": "warning", "message": redact(text)})
+            }
+            // The result object and the gate carry the tables' data.
+            Kind::Block(_) => return,
+            Kind::Finished(result) => {
+                let mut v = result.clone();
+                v["type"] = json!("result");
+                if let Some(m) = v.get("message").and_then(|m| m.as_str()) {
+                    v["message"] = json!(redact(m));
                 }
-                self.refresh();
+                v
             }
-            _ => self.line(&format!("-- {text}")),
-        }
+        };
+        self.json(&e.at, v);
     }
 
-    /// An informational message.
-    pub fn info(&self, text: &str) {
-        match self.mode {
-            OutputMode::Json => self.json(json!({"type": "info", "message": redact(text)})),
-            _ => self.line(&redact(text)),
-        }
-    }
-
-    /// A warning; always also visible on a terminal.
-    pub fn warn(&self, text: &str) {
-        match self.mode {
-            OutputMode::Json => self.json(json!({"type": "warning", "message": redact(text)})),
-            _ => self.line(&format!("warning: {}", redact(text))),
-        }
-    }
-
-    /// A block of text, such as a results table (plain/tty only; json
-    /// carries the same data in the result object).
-    pub fn block(&self, text: &str) {
-        if self.mode != OutputMode::Json {
-            for l in text.lines() {
-                self.line(l);
+    fn render_text(&self, e: &RunEvent) {
+        match &e.kind {
+            Kind::Stack { event, nested } => self.line(&line::event(event, *nested)),
+            Kind::Phase(p) => {
+                if let Ok(mut s) = self.state.lock() {
+                    s.phase = Some(*p);
+                }
+                self.line(&format!("== {} ({})", p.name(), self.elapsed()));
+            }
+            Kind::BeeSignal {
+                bee,
+                condition,
+                status,
+                reason,
+            } => {
+                // A bee's success is progress the phases show already.
+                if status != "SUCCESS" {
+                    self.line(&format!(
+                        "warning: {bee} signalled {status} on {condition:?}: {}",
+                        redact(reason)
+                    ));
+                }
+            }
+            Kind::Live {
+                line,
+                labels,
+                value: _,
+            } => self.live(line, labels.as_deref()),
+            Kind::Target(text) => self.line(&format!("-- sut {}", redact(text))),
+            Kind::Planned(text) | Kind::Note(Level::Info, text) => self.line(&redact(text)),
+            Kind::Problem(text) => self.line(&format!("problem: {}", redact(text))),
+            Kind::Note(Level::Warn, text) => self.line(&format!("warning: {}", redact(text))),
+            Kind::Block(text) => self.lines(text),
+            Kind::Finished(_) => {
+                if let Some(bar) = &self.bar {
+                    bar.finish_and_clear();
+                }
             }
         }
     }
 
-    /// The final result object (json) and the end of the live view.
-    pub fn finish(&self, result: serde_json::Value) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
+    fn live(&self, line: &str, labels: Option<&str>) {
+        if self.mode == OutputMode::Tty {
+            if let Ok(mut s) = self.state.lock() {
+                s.metrics = Some(line.to_string());
+            }
+        } else {
+            // A CI log gets one line every so often, not one per poll.
+            let due = self.state.lock().is_ok_and(|mut s| {
+                let due = s.last_live.is_none_or(|t| t.elapsed() >= PLAIN_LIVE_EVERY);
+                if due {
+                    s.last_live = Some(Instant::now());
+                }
+                due
+            });
+            if !due {
+                return;
+            }
+            self.line(&format!("-- {line}"));
         }
+        if let Some(l) = labels {
+            self.lines(l);
+        }
+    }
+}
+
+impl Sink for Reporter {
+    fn emit(&self, e: &RunEvent) {
         if self.mode == OutputMode::Json {
-            let mut v = result;
-            v["type"] = json!("result");
-            self.json(v);
+            self.render_json(e);
+        } else {
+            self.render_text(e);
+            self.refresh();
         }
     }
 }

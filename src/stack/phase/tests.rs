@@ -1,7 +1,7 @@
 //! Phase and verdict logic on recorded event sequences.
 
 use super::*;
-use crate::stack::event::STACK_TYPE;
+use crate::aws::stack_event::STACK_TYPE;
 use crate::stack::event::tests::ev;
 
 const WC: &str = "AWS::CloudFormation::WaitCondition";

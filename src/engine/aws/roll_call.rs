@@ -8,17 +8,17 @@ use std::collections::BTreeMap;
 
 use crate::aws::Clients;
 use crate::blueprint::Plan;
+use crate::feed::Feed;
 use crate::stack::event::StackEvent;
 use crate::stack::phase::{DONE, READY};
 use crate::stack::roll_call::{RollCall, roll_call};
-use crate::ui::Reporter;
 
 /// Log lines shown per bee.
 const TAIL_LINES: usize = 15;
 
 /// Explains a failed or timed-out run bee by bee (best effort: this runs
 /// on the way to deleting the stack, so nothing here may stop that).
-pub async fn explain(clients: &Clients, plan: &Plan, history: &[StackEvent], ui: &Reporter) {
+pub async fn explain(clients: &Clients, plan: &Plan, history: &[StackEvent], ui: &Feed) {
     let expected = match bee_instances(clients, &plan.stack).await {
         Ok(ids) => ids,
         Err(e) => {
@@ -101,7 +101,7 @@ async fn bee_instances(clients: &Clients, stack: &str) -> anyhow::Result<Vec<Str
     Ok(ids)
 }
 
-async fn show_log(clients: &Clients, plan: &Plan, bee: &str, ui: &Reporter) {
+async fn show_log(clients: &Clients, plan: &Plan, bee: &str, ui: &Feed) {
     let key = format!("{}{bee}.log", plan.run.results_prefix());
     match clients.s3.get(&plan.run.bucket, &key).await {
         Ok(body) => {
@@ -124,7 +124,7 @@ async fn show_log(clients: &Clients, plan: &Plan, bee: &str, ui: &Reporter) {
 /// Prints what the bees said in the stack's `DoneData` output (a skipped
 /// late start, rows not shipped); nothing when the template has no such
 /// output.
-pub async fn print_done_notes(clients: &Clients, plan: &Plan, ui: &Reporter) {
+pub async fn print_done_notes(clients: &Clients, plan: &Plan, ui: &Feed) {
     let Ok(Some(info)) = clients.cfn.describe(&plan.stack).await else {
         return;
     };

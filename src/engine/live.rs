@@ -1,22 +1,18 @@
 //! The live metrics view while the test runs.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::OutputMode;
+use crate::feed::{Feed, Kind, Phase};
 use crate::metrics::es::Es;
 use crate::metrics::health;
 use crate::metrics::live::{self, JtlLive};
 use crate::metrics::rollup_live::RollupLive;
-use crate::stack::phase::Phase;
-use crate::ui::Reporter;
 
 /// How often the cluster (or the JTLs) are asked.
 const POLL: Duration = Duration::from_secs(5);
-/// Plain logs get one metrics line this often.
-const PLAIN_EVERY: Duration = Duration::from_secs(10);
 
 /// Where live numbers come from.
 pub enum Source {
@@ -71,7 +67,7 @@ impl Source {
 }
 
 /// Shows live metrics from when the phase reaches testing until `stop`.
-pub async fn show(mut source: Source, ui: &Reporter, labels: bool, stop: &CancellationToken) {
+pub async fn show(mut source: Source, ui: &Feed, labels: bool, stop: &CancellationToken) {
     let start_ms = chrono::Utc::now().timestamp_millis();
     let mut phases = ui.phases();
     loop {
@@ -87,7 +83,6 @@ pub async fn show(mut source: Source, ui: &Reporter, labels: bool, stop: &Cancel
         ui.info("no metrics endpoint configured (blueprint `metrics.es`): live metrics are off");
         return;
     }
-    let mut last_line: Option<Instant> = None;
     let mut failing = false;
     let mut generators: Option<String> = None;
     loop {
@@ -98,12 +93,12 @@ pub async fn show(mut source: Source, ui: &Reporter, labels: bool, stop: &Cancel
         match source.poll(start_ms).await {
             Ok(l) => {
                 failing = false;
-                let due = last_line.is_none_or(|t| t.elapsed() >= PLAIN_EVERY);
-                if ui.mode() == OutputMode::Plain && !due {
-                    continue;
-                }
-                last_line = Some(Instant::now());
-                ui.metrics(&l.line(), json!(l));
+                // How often to print is each sink's choice.
+                ui.emit(Kind::Live {
+                    line: l.line(),
+                    value: json!(l),
+                    labels: labels.then(|| l.label_lines()),
+                });
                 // Said when it changes, not every poll.
                 let line = source.generators_line().await;
                 if line != generators {
@@ -111,9 +106,6 @@ pub async fn show(mut source: Source, ui: &Reporter, labels: bool, stop: &Cancel
                         ui.warn(g);
                     }
                     generators = line;
-                }
-                if labels && ui.mode() != OutputMode::Json {
-                    ui.block(&l.label_lines());
                 }
             }
             Err(e) if !failing => {
@@ -130,7 +122,7 @@ pub async fn source(
     es: Option<&crate::bee::EsTarget>,
     run_id: &str,
     fallback: Source,
-    ui: &Reporter,
+    ui: &Feed,
 ) -> Source {
     match es {
         Some(t) => match Es::connect(&t.url).await {

@@ -5,14 +5,14 @@
 use std::path::Path;
 use std::time::Duration;
 
+use super::plan::{BaselineChoice, RunPlan};
 use crate::aws::{AwsErrorKind, Clients};
 use crate::blueprint::limits::{human, instance_hours};
 use crate::blueprint::{Plan, Target};
-use crate::cli::RunArgs;
 use crate::exit::{InfraError, InputError};
-use crate::gate::{Baseline, Gate};
+use crate::feed::Feed;
+use crate::gate::Baseline;
 use crate::results::store::Store;
-use crate::ui::Reporter;
 
 /// One problem found before the run.
 #[derive(Debug)]
@@ -42,43 +42,38 @@ pub struct Footprint {
 }
 
 impl Checks {
-    fn input(&mut self, text: String) {
-        self.problems.push(Problem { aws: false, text });
-    }
-
-    fn refused(&mut self, text: String) {
-        self.problems.push(Problem { aws: true, text });
-    }
-
-    /// Checks that need no network: gate, baseline file, paths, limits.
-    pub fn local(plan: &Plan, args: &RunArgs, footprint: &Footprint) -> Self {
-        let mut c = Checks::default();
-        if let Some(path) = args.gate.as_ref().or(plan.gate.as_ref()) {
-            match Gate::read(path) {
-                Err(e) => c.input(e.to_string()),
-                Ok(g) => {
-                    if let Baseline::Path(p) = &g.baseline
-                        && let Err(e) = crate::results::load_run(p)
-                    {
-                        c.input(format!("{}: baseline: {e}", path.display()));
-                    }
-                }
-            }
-        }
-        c.writable_dir(&args.report, "--report");
-        for (flag, file) in [("--junit", &args.junit), ("--markdown", &args.markdown)] {
+    /// Checks that need no network: what preparing the plan found
+    /// (gate, baseline file), the output paths, the limits.
+    pub fn local(plan: &mut RunPlan) -> Self {
+        let mut c = Checks {
+            problems: std::mem::take(&mut plan.problems),
+        };
+        let e = &plan.exports;
+        c.writable_dir(&e.report, "--report");
+        for (flag, file) in [("--junit", &e.junit), ("--markdown", &e.markdown)] {
             if let Some(f) = file {
                 let dir = f.parent().filter(|d| !d.as_os_str().is_empty());
                 c.writable_dir(dir.unwrap_or(Path::new(".")), flag);
             }
         }
-        for v in plan.limits.violations(footprint.bees, footprint.timeout) {
+        let (b, f) = (&plan.blueprint, &plan.footprint);
+        for v in b.limits.violations(f.bees, f.timeout) {
             c.input(format!(
                 "{}: limits: {v} (raise `limits:` or the STAMPEDE_MAX_* environment, or run smaller)",
-                plan.source.display()
+                b.source.display()
             ));
         }
         c
+    }
+
+    /// A problem in the input (exit 2).
+    pub fn input(&mut self, text: String) {
+        self.problems.push(Problem { aws: false, text });
+    }
+
+    /// A problem AWS caused (exit 3).
+    pub fn refused(&mut self, text: String) {
+        self.problems.push(Problem { aws: true, text });
     }
 
     fn writable_dir(&mut self, dir: &Path, flag: &str) {
@@ -94,10 +89,11 @@ impl Checks {
     }
 
     /// Checks against AWS: credentials, bucket, a fresh run prefix, a free
-    /// stack name, and the gate's baseline.
-    pub async fn remote(&mut self, plan: &Plan, args: &RunArgs, clients: &Clients, ui: &Reporter) {
+    /// stack name; and resolves the gate's baseline that lives in S3.
+    pub async fn remote(&mut self, run: &mut RunPlan, clients: &Clients, feed: &Feed) {
+        let plan = &run.blueprint;
         match clients.sts.caller().await {
-            Ok(arn) => ui.info(&format!("credentials: {arn}")),
+            Ok(arn) => feed.info(&format!("credentials: {arn}")),
             Err(e) => {
                 // Every later call would fail the same way.
                 self.refused(e.to_string());
@@ -127,44 +123,59 @@ impl Checks {
             )),
             Err(e) => self.refused(e.to_string()),
         }
-        self.baseline(plan, args, clients, ui).await;
+        self.baseline(run, clients, feed).await;
     }
 
-    async fn baseline(&mut self, plan: &Plan, args: &RunArgs, clients: &Clients, ui: &Reporter) {
-        let Some(path) = args.gate.as_ref().or(plan.gate.as_ref()) else {
+    /// Resolves `baseline: previous` or an `s3://` baseline once: the
+    /// build named here is the one the verdict uses.
+    async fn baseline(&mut self, run: &mut RunPlan, clients: &Clients, feed: &Feed) {
+        let BaselineChoice::Pending(pending) = &run.gate.baseline else {
             return;
         };
-        let Ok(gate) = Gate::read(path) else { return };
-        match &gate.baseline {
+        let plan = &run.blueprint;
+        let path = run.gate.path.clone().unwrap_or_default();
+        let resolved = match pending {
             Baseline::Previous => {
                 let store = Store::new(&clients.s3, &plan.run.bucket, &plan.build.job);
                 match store.latest_passed().await {
-                    Ok(Some((build, _))) => ui.info(&format!(
-                        "baseline: build {build} of {} (the last that passed)",
+                    Ok(Some((build, summary))) => BaselineChoice::Found {
+                        name: format!("build {build} of {} (the last that passed)", plan.build.job),
+                        summary: Box::new(summary),
+                    },
+                    Ok(None) => BaselineChoice::None(format!(
+                        "none yet for {} (first build): relative criteria pass",
                         plan.build.job
                     )),
-                    Ok(None) => ui.info(&format!(
-                        "baseline: none yet for {} (first build): relative criteria will pass",
-                        plan.build.job
-                    )),
-                    Err(e) => self.refused(format!("{}: baseline: {e:#}", path.display())),
+                    Err(e) => {
+                        return self.refused(format!("{}: baseline: {e:#}", path.display()));
+                    }
                 }
             }
-            Baseline::S3(uri) => match crate::aws::s3::parse_uri(uri) {
-                None => self.input(format!(
-                    "{}: baseline {uri} is not an s3:// URI",
-                    path.display()
-                )),
-                Some((bucket, key)) => match clients.s3.any(bucket, key).await {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        self.input(format!("{}: baseline {uri} does not exist", path.display()))
+            Baseline::S3(uri) => {
+                let Some((bucket, key)) = crate::aws::s3::parse_uri(uri) else {
+                    return self.input(format!(
+                        "{}: baseline {uri} is not an s3:// URI",
+                        path.display()
+                    ));
+                };
+                match Store::new(&clients.s3, bucket, "").get_key(key).await {
+                    Ok(summary) => BaselineChoice::Found {
+                        name: uri.clone(),
+                        summary: Box::new(summary),
+                    },
+                    Err(e) => {
+                        return self.input(format!("{}: baseline {uri}: {e:#}", path.display()));
                     }
-                    Err(e) => self.refused(format!("{}: baseline: {e}", path.display())),
-                },
-            },
-            Baseline::Path(_) => {}
+                }
+            }
+            Baseline::Path(_) => return,
+        };
+        match &resolved {
+            BaselineChoice::Found { name, .. } => feed.info(&format!("baseline: {name}")),
+            BaselineChoice::None(why) => feed.info(&format!("baseline: {why}")),
+            BaselineChoice::Pending(_) => {}
         }
+        run.gate.baseline = resolved;
     }
 
     /// Every problem in one error: exit 2 when any is bad input, else 3.
@@ -210,6 +221,20 @@ impl Footprint {
             instance_type,
             timeout: plan.timeout,
         }
+    }
+
+    /// The result object's fields for `--dry-run`.
+    pub fn fields(&self, plan: &Plan) -> serde_json::Map<String, serde_json::Value> {
+        let mut m = serde_json::Map::new();
+        m.insert("bees".into(), self.bees.into());
+        m.insert("instance_type".into(), self.instance_type.clone().into());
+        m.insert("timeout_s".into(), self.timeout.as_secs().into());
+        m.insert(
+            "instance_hours_max".into(),
+            instance_hours(self.bees, self.timeout).into(),
+        );
+        m.insert("message".into(), self.describe(plan).into());
+        m
     }
 
     /// One line for `--dry-run`.

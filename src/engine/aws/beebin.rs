@@ -39,7 +39,7 @@ impl Drop for BeeBinary {
 /// of no use on a bee, is stripped into a temporary copy when the
 /// binutils `strip` is at hand. Blocking: reads the whole file.
 pub fn prepare(given: Option<&Path>) -> anyhow::Result<BeeBinary> {
-    let original = super::beeconf::binary(given)?;
+    let original = crate::engine::beeconf::binary(given)?;
     let mut notes = Vec::new();
     if original.components().any(|c| c.as_os_str() == "debug")
         && original.to_string_lossy().contains("target")

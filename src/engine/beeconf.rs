@@ -8,6 +8,7 @@ use anyhow::Context;
 use crate::bee::{BeeConfig, Coordinator, EsTarget};
 use crate::blueprint::Plan;
 use crate::exit::InputError;
+use crate::feed::Feed;
 
 /// The config every bee of an AWS run reads; per-instance values come
 /// from the userdata's environment.
@@ -53,7 +54,7 @@ const PROBE: std::time::Duration = std::time::Duration::from_secs(5);
 /// The plan's search cluster if it answers now. One that does not (a
 /// stale `STAMPEDE_ES_URL`, say) is one warning, and the run goes on
 /// without shipping: its results come from the JTLs either way.
-pub async fn reachable_es_target(plan: &Plan, ui: &crate::ui::Reporter) -> Option<EsTarget> {
+pub async fn reachable_es_target(plan: &Plan, ui: &Feed) -> Option<EsTarget> {
     let target = es_target(plan)?;
     let checked = match crate::metrics::es::Es::connect(&target.url).await {
         Ok(es) => es.probe(PROBE).await,

@@ -10,10 +10,10 @@ use futures_util::StreamExt;
 
 use crate::aws::S3;
 use crate::blueprint::Plan;
+use crate::feed::Feed;
 use crate::results::beemerge::{self, BeeFiles, Merged};
 use crate::results::beesum::Unusable;
 use crate::results::{self, Summary};
-use crate::ui::Reporter;
 
 /// Bees whose fallback is warned about one by one.
 const NAMED_FALLBACKS: usize = 20;
@@ -38,6 +38,14 @@ pub enum Place<'a> {
 }
 
 impl Place<'_> {
+    /// Where, for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Place::Local(dir) => dir.display().to_string(),
+            Place::S3 { bucket, prefix, .. } => format!("s3://{bucket}/{prefix}"),
+        }
+    }
+
     async fn names(&self) -> anyhow::Result<Vec<String>> {
         match self {
             Place::Local(dir) => Ok(std::fs::read_dir(dir)
@@ -84,11 +92,7 @@ pub struct Gathered {
 
 /// Merges the bees' summaries, reading the JTL of any bee whose summary
 /// cannot be used. `None` when the bees left nothing.
-pub async fn gather(
-    place: &Place<'_>,
-    plan: &Plan,
-    ui: &Reporter,
-) -> anyhow::Result<Option<Gathered>> {
+pub async fn gather(place: &Place<'_>, plan: &Plan, ui: &Feed) -> anyhow::Result<Option<Gathered>> {
     let bees = beemerge::group(place.names().await?);
     if bees.is_empty() {
         return Ok(None);
@@ -170,7 +174,7 @@ async fn read_jtls(
     bees: &[BeeFiles],
     unusable: &[(String, Unusable)],
     merged: &mut Merged,
-    ui: &Reporter,
+    ui: &Feed,
 ) -> anyhow::Result<usize> {
     let mut paths = Vec::new();
     for (n, (bee, why)) in unusable.iter().enumerate() {

@@ -4,35 +4,33 @@
 
 use tokio_util::sync::CancellationToken;
 
-use crate::aws::AwsError;
+use super::plan::RunPlan;
 use crate::aws::watch::Watch;
 use crate::blueprint::Plan;
-use crate::cli::GlobalArgs;
 use crate::events::{Event, Source};
+use crate::feed::Feed;
 use crate::metrics::es::Es;
 use crate::monitor::store;
 use crate::monitor::store::DocContext;
 use crate::monitor::watcher::{Correlation, Watcher};
-use crate::stack::cleanup::Deletion;
-use crate::ui::Reporter;
 
 /// A watcher when the blueprint has a `monitor:` section. `watch`: the
 /// run's own watching clients, when it has them (AWS mode); otherwise
 /// they are made here.
 pub async fn start(
-    plan: &Plan,
-    global: &GlobalArgs,
+    run: &RunPlan,
     watch: Option<&Watch>,
-    ui: &Reporter,
+    ui: &Feed,
 ) -> anyhow::Result<Option<Watcher>> {
+    let plan = &run.blueprint;
     let Some(spec) = plan.monitor.clone() else {
         return Ok(None);
     };
     let watch = match watch {
         Some(w) => w.clone(),
         None => {
-            let region = global.region.as_deref().or(plan.region.as_deref());
-            Watch::new(&crate::aws::load_config(region, global.profile.as_deref()).await?)
+            let c = &run.choices;
+            Watch::new(&crate::aws::load_config(c.region.as_deref(), c.profile.as_deref()).await?)
         }
     };
     let ctx = DocContext {
@@ -45,44 +43,37 @@ pub async fn start(
 }
 
 /// Rounds every period until `stop` (nothing without a watcher).
-pub async fn during(w: Option<&mut Watcher>, ui: &Reporter, stop: &CancellationToken) {
+pub async fn during(w: Option<&mut Watcher>, ui: &Feed, stop: &CancellationToken) {
     if let Some(w) = w {
         w.during(ui, stop).await;
     }
 }
 
 /// The last round and what `summary.json` gets.
-pub async fn finish(w: Option<Watcher>, ui: &Reporter) -> Correlation {
+pub async fn finish(w: Option<Watcher>, ui: &Feed) -> Correlation {
     match w {
-        Some(w) => {
-            let last = *ui.phases().borrow();
-            w.finish(ui, last).await
-        }
+        Some(w) => w.finish(ui).await,
         None => Correlation::default(),
     }
 }
 
-/// Records the stack's deletion (or why it is not gone) in the events
-/// index, after the watcher has finished: deletion is the run's last act.
-/// Nothing without a `monitor:` section and a search cluster.
-pub async fn stack_deleted(
-    plan: &Plan,
-    deletion: Option<&Result<Deletion, AwsError>>,
-    ui: &Reporter,
-) {
+/// Records what became of the fleet (deleted, or why it is not gone) in
+/// the events index, after the watcher has finished: it is the run's last
+/// act. Nothing without a `monitor:` section and a search cluster.
+pub async fn fleet_removed(plan: &Plan, state: &str, ui: &Feed) {
     let (Some(spec), Some(url)) = (
         plan.monitor.as_ref(),
         plan.metrics.as_ref().and_then(|m| m.es.as_deref()),
     ) else {
         return;
     };
-    let text = match deletion {
-        Some(Ok(Deletion::Deleted)) => format!("stack {} deleted", plan.stack),
-        Some(Ok(Deletion::Started)) => format!("stack {} deletion started", plan.stack),
-        Some(Ok(Deletion::Failed(_))) => format!("stack {} failed to delete", plan.stack),
-        Some(Ok(Deletion::Unfinished(s))) => format!("stack {} still deleting ({s})", plan.stack),
-        Some(Err(_)) => format!("stack {} could not be deleted", plan.stack),
-        None => format!("stack {} kept (--keep)", plan.stack),
+    let text = match state {
+        "deleted" => format!("stack {} deleted", plan.stack),
+        "deleting" => format!("stack {} deletion started", plan.stack),
+        "kept" => format!("stack {} kept (--keep)", plan.stack),
+        "delete_failed" => format!("stack {} failed to delete", plan.stack),
+        "delete_error" => format!("stack {} could not be deleted", plan.stack),
+        other => format!("stack {} still deleting ({other})", plan.stack),
     };
     let mut event = Event::new(
         chrono::Utc::now(),

@@ -7,7 +7,7 @@ use crate::aws::S3;
 use crate::aws::cfn::CreateRequest;
 use crate::aws::s3::uri;
 use crate::blueprint::Plan;
-use crate::ui::Reporter;
+use crate::feed::Feed;
 
 /// CloudFormation's limit for TemplateBody; larger templates go by URL.
 pub const MAX_TEMPLATE_BODY: usize = 51_200;
@@ -20,11 +20,11 @@ pub async fn prepare(
     s3: &S3,
     plan: &Plan,
     bee_binary: &super::beebin::BeeBinary,
-    ui: &Reporter,
+    ui: &Feed,
     now: DateTime<Utc>,
 ) -> anyhow::Result<CreateRequest> {
     let run = &plan.run;
-    let config = serde_json::to_vec_pretty(&super::beeconf::aws_config(plan))?;
+    let config = serde_json::to_vec_pretty(&crate::engine::beeconf::aws_config(plan))?;
     let (_, key) = crate::aws::s3::parse_uri(&run.config_uri).context("bee config URI")?;
     s3.put(&run.bucket, key, config)
         .await
@@ -100,7 +100,7 @@ pub fn tags(plan: &Plan, now: DateTime<Utc>) -> Vec<(String, String)> {
 /// bee config can carry the search cluster's password, and nothing reads
 /// them once the stack is gone. Results stay, and so does the bee binary,
 /// which is stored once per content for every run of that build.
-pub async fn remove_inputs(s3: &S3, plan: &Plan, ui: &Reporter) {
+pub async fn remove_inputs(s3: &S3, plan: &Plan, ui: &Feed) {
     let run = &plan.run;
     let results = run.results_prefix();
     let listed = match s3.list(&run.bucket, &format!("{}/", run.prefix)).await {
