@@ -17,6 +17,7 @@ mod interrupt;
 mod local;
 mod metrics;
 mod monitor;
+mod redact;
 mod render;
 mod report;
 mod results;

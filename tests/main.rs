@@ -7,6 +7,7 @@ mod analyze;
 mod bee_binary;
 mod bees;
 mod beesum;
+mod ending;
 mod external_jtl;
 mod gate;
 mod laptop;

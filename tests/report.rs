@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::support::*;
 
-mod browser;
+pub mod browser;
 
 use browser::{attr, chart, chromium, screenshot, tags, unescape, visit};
 
@@ -236,7 +236,8 @@ fn failed_gate_comparison_in_chromium() {
         .arg("--gate")
         .arg(&gate));
     assert_eq!(compare.code, 1, "{compare:?}");
-    let outcome: Value = serde_json::from_str(compare.stdout.trim()).unwrap();
+    // NDJSON: the gate's outcome, then the result object.
+    let outcome: Value = serde_json::from_str(compare.stdout.lines().next().unwrap()).unwrap();
     let page = dir.path().join("compare.html");
     let out = run(stampede()
         .arg("report")

@@ -177,7 +177,8 @@ fn analyze_and_ship_agree_on_every_row() {
     let path = write(dir.path(), "b1.jtl", &text);
     let out = run(stampede().args(["--output", "json", "analyze"]).arg(&path));
     assert_eq!(out.code, 0, "{out:?}");
-    let summary: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let first = out.stdout.lines().next().unwrap();
+    let summary: serde_json::Value = serde_json::from_str(first).unwrap();
     assert_eq!(
         (&summary["total"]["count"], &summary["malformed"]),
         (&200.into(), &100.into())

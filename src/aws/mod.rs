@@ -5,6 +5,7 @@
 
 pub mod cfn;
 pub mod s3;
+pub mod shapes;
 pub mod stack_event;
 pub mod sts;
 pub mod trace;

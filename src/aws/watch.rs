@@ -1,16 +1,15 @@
 //! The calls that watch the system under test: the Tagging API and the
 //! describe calls of discovery, DescribeScalingActivities, and CloudWatch
 //! GetMetricData. Answers come back as the plain records of
-//! [`crate::monitor::discover`], so discovery stays testable without AWS.
+//! the monitor's discovery, so discovery stays testable without AWS.
 
 use aws_config::SdkConfig;
 use aws_config::retry::RetryConfig;
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, ScanBy};
 
 use super::AwsError;
+use super::shapes::{Group, GroupInstance, Query, StackResource, TaggedArn, TargetGroup};
 use super::trace::CallTrace;
-use crate::monitor::discover::{Group, GroupInstance, StackResource, TaggedArn, TargetGroup};
-use crate::monitor::query::Query;
 
 /// Resource types the Tagging API is asked for: the kinds with default
 /// metrics. Auto Scaling groups are found by their own tag filter.

@@ -9,7 +9,7 @@ use std::io::Read;
 use std::path::Path;
 use std::sync::Mutex;
 
-use crate::ui::redact;
+use crate::redact::redact;
 
 /// Bee log lines kept (the newest).
 const KEEP_LINES: usize = 400;

@@ -46,6 +46,11 @@ pub async fn run(ctx: &Ctx<'_>, args: RunArgs) -> anyhow::Result<Ended> {
         Some(bee) => engine::run(&cx, &mut plan, &mut AwsFleet::new(bee)).await,
         None => engine::run(&cx, &mut plan, &mut LaptopFleet::default()).await,
     };
+    if report.error
+        && let Some(m) = &report.message
+    {
+        eprintln!("error: {}", crate::ui::redact(m));
+    }
     Ok(report.into_ended(&plan.blueprint.run.id, &plan.blueprint.stack))
 }
 

@@ -9,10 +9,10 @@ use super::plan::{BaselineChoice, RunPlan};
 use crate::aws::{AwsErrorKind, Clients};
 use crate::blueprint::limits::{human, instance_hours};
 use crate::blueprint::{Plan, Target};
+use crate::engine::store::Store;
 use crate::exit::{InfraError, InputError};
 use crate::feed::Feed;
 use crate::gate::Baseline;
-use crate::results::store::Store;
 
 /// One problem found before the run.
 #[derive(Debug)]
@@ -143,7 +143,7 @@ impl Checks {
                         summary: Box::new(summary),
                     },
                     Ok(None) => BaselineChoice::None(format!(
-                        "none yet for {} (first build): relative criteria pass",
+                        "none yet (first build) for {}: relative criteria pass",
                         plan.build.job
                     )),
                     Err(e) => {

@@ -11,6 +11,7 @@ use super::gather::{self, Place};
 use super::plan::{BaselineChoice, RunPlan};
 use super::stage::Stage;
 use crate::blueprint::Target;
+use crate::engine::store::Store;
 use crate::exit::Outcome;
 use crate::feed::Phase;
 use crate::gate::{self, Verdict};
@@ -18,7 +19,6 @@ use crate::monitor::watcher::Correlation;
 use crate::report;
 use crate::results::aggregate::capped_notice;
 use crate::results::generators;
-use crate::results::store::Store;
 use crate::results::summary::{PhaseAt, RunFacts, StackEventRecord};
 use crate::results::{Summary, table};
 
@@ -45,6 +45,7 @@ pub async fn results(
     correlation: Correlation,
     cut: Option<Cut>,
 ) -> RunReport {
+    crate::fault::pause_at("gather").await;
     let gathered = match gather::gather(place, &plan.blueprint, cx.feed).await {
         Ok(g) => g,
         Err(e) => return with_cut(RunReport::new((cx.classify)(&e), format!("{e:#}")), cut),
@@ -116,11 +117,11 @@ async fn conclude(
     }
     warn_on_errors(&summary, cx);
     let mut outcome = judge(cx, plan, &summary);
+    let mut report = verdict_report(cx, plan, outcome.verdict);
     if let Some(c) = &cut {
         outcome.checks.insert(0, completed_check(c));
         outcome.verdict = Verdict::Fail;
     }
-    let mut report = verdict_report(cx, plan, outcome.verdict);
     report.gate = Some(outcome);
     let mut report = with_cut(report, cut.clone());
     // A saturated generator measured itself: the verdict says so, whatever

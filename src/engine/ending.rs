@@ -24,6 +24,9 @@ pub struct RunReport {
     pub stack_state: Option<String>,
     /// Fields of the result object beyond the common ones (a dry run's).
     pub fields: serde_json::Map<String, serde_json::Value>,
+    /// An error stopped the run (said as `error:` on stderr, like every
+    /// command's errors).
+    pub error: bool,
 }
 
 impl RunReport {
@@ -37,6 +40,7 @@ impl RunReport {
             gate: None,
             stack_state: None,
             fields: serde_json::Map::new(),
+            error: false,
         }
     }
 

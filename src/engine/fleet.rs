@@ -8,7 +8,7 @@ use super::checks::Checks;
 use super::gather::Place;
 use super::live;
 use super::plan::RunPlan;
-use crate::results::store::Store;
+use crate::engine::store::Store;
 
 /// How following the fleet ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,8 +70,9 @@ pub trait Fleet {
     fn watch(&self) -> Option<&crate::aws::watch::Watch>;
     /// The event the monitor records when the fleet was created, if any.
     fn created_event(&self, plan: &RunPlan) -> Option<String>;
-    /// Where live numbers come from without a search cluster.
-    fn live_fallback(&self) -> live::Source;
+    /// Where live numbers come from: the search cluster the bees ship
+    /// to, else what the fleet offers.
+    async fn live_source(&self, cx: &Cx<'_>, plan: &RunPlan) -> live::Source;
     /// Follows the fleet until the test ends, the deadline passes or a
     /// signal arrives, emitting phases and signals at their own times.
     async fn follow(&mut self, cx: &Cx<'_>, plan: &RunPlan, deadline: Instant) -> Followed;

@@ -19,6 +19,7 @@ mod live;
 pub mod plan;
 mod record;
 pub mod stage;
+pub mod store;
 mod watch;
 
 use std::panic::AssertUnwindSafe;
@@ -181,13 +182,7 @@ async fn test<F: Fleet>(
     cx.enter(Stage::Provisioning);
     crate::fault::panic_at("after-create");
     let deadline = Instant::now() + plan.blueprint.timeout;
-    let source = live::source(
-        beeconf::es_target(&plan.blueprint).as_ref(),
-        &plan.blueprint.run.id,
-        fleet.live_fallback(),
-        cx.feed,
-    )
-    .await;
+    let source = fleet.live_source(cx, plan).await;
     let stop = CancellationToken::new();
     let (mut followed, (), ()) = tokio::join!(
         async {
@@ -215,19 +210,18 @@ async fn gather<F: Fleet>(
     followed: Followed,
     correlation: Correlation,
 ) -> RunReport {
+    let timeout = plan.blueprint.timeout;
     let cut = match followed {
         Followed::FailedToStart(why) | Followed::Lost(why) => {
             let report = RunReport::new(Outcome::InfrastructureFailed, why);
             conclude::record_failure(cx, plan, &report);
             return report;
         }
-        Followed::Interrupted => Some(cut_short(
-            cx,
-            Outcome::Interrupted {
-                code: cx.interrupt.exit_code().unwrap_or(exit::SIGTERM),
-            },
-        )),
-        Followed::TimedOut => Some(cut_short(cx, Outcome::TimedOut)),
+        Followed::Interrupted => {
+            let code = cx.interrupt.exit_code().unwrap_or(exit::SIGTERM);
+            Some(cut_short(cx, Outcome::Interrupted { code }, timeout))
+        }
+        Followed::TimedOut => Some(cut_short(cx, Outcome::TimedOut, timeout)),
         Followed::Finished { failure: Some(why) } => Some(conclude::Cut {
             outcome: Outcome::Failed,
             stage: None,
@@ -255,15 +249,22 @@ async fn gather<F: Fleet>(
 }
 
 /// How a test that did not run to its end was cut short.
-fn cut_short(cx: &Cx<'_>, outcome: Outcome) -> conclude::Cut {
+fn cut_short(cx: &Cx<'_>, outcome: Outcome, cx_timeout: std::time::Duration) -> conclude::Cut {
     let stage = match outcome {
         Outcome::Interrupted { .. } => cx.stages.at_signal(),
         _ => Some(cx.stages.current(cx.feed)),
     }
     .unwrap_or(Stage::Testing);
     let why = match outcome {
-        Outcome::TimedOut => "the run took longer than its timeout".to_string(),
-        _ => format!("interrupted while {}", stage.name()),
+        Outcome::TimedOut => format!(
+            "the run took longer than its timeout ({} while {}); the summary holds what the bees measured until then",
+            crate::blueprint::limits::human(cx_timeout),
+            stage.name()
+        ),
+        _ => format!(
+            "interrupted: the bees were stopped while {}; the summary holds what they measured until then",
+            stage.name()
+        ),
     };
     conclude::Cut {
         outcome,
@@ -290,7 +291,9 @@ fn not_created(cx: &Cx<'_>) -> RunReport {
 
 /// The report of an error that stopped the run.
 fn failed(cx: &Cx<'_>, err: &anyhow::Error) -> RunReport {
-    RunReport::new((cx.classify)(err), format!("{err:#}"))
+    let mut r = RunReport::new((cx.classify)(err), format!("{err:#}"));
+    r.error = true;
+    r
 }
 
 /// The one place that decides how the run ended: a signal wins (the user
@@ -318,7 +321,7 @@ fn finish(cx: &Cx<'_>, mut report: RunReport, teardown: Option<&Teardown>) -> Ru
             report.message = Some(message);
         }
     }
-    if let Some(m) = &report.message {
+    if let Some(m) = report.message.as_ref().filter(|_| !report.error) {
         if report.outcome == Outcome::Passed {
             cx.feed.info(m);
         } else {

@@ -8,61 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 
-/// A resource the Tagging API returned.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct TaggedArn {
-    /// Its ARN.
-    #[serde(rename = "ResourceARN")]
-    pub arn: String,
-}
-
-/// One resource of a stack (DescribeStackResources).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct StackResource {
-    /// Physical id, once created.
-    #[serde(default)]
-    pub physical_resource_id: Option<String>,
-    /// `AWS::...` type.
-    pub resource_type: String,
-}
-
-/// An Auto Scaling group (DescribeAutoScalingGroups).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Group {
-    /// Its name (the dimension value).
-    pub auto_scaling_group_name: String,
-    /// Its instances now.
-    #[serde(default)]
-    pub instances: Vec<GroupInstance>,
-    /// Target groups it registers with.
-    #[serde(default, rename = "TargetGroupARNs")]
-    pub target_group_arns: Vec<String>,
-    /// Classic load balancers it registers with.
-    #[serde(default)]
-    pub load_balancer_names: Vec<String>,
-}
-
-/// An instance of a group.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct GroupInstance {
-    /// Instance id.
-    pub instance_id: String,
-}
-
-/// A target group (DescribeTargetGroups).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct TargetGroup {
-    /// Its ARN.
-    pub target_group_arn: String,
-    /// Load balancers forwarding to it.
-    #[serde(default)]
-    pub load_balancer_arns: Vec<String>,
-}
+pub use crate::aws::shapes::{Group, GroupInstance, StackResource, TaggedArn, TargetGroup};
 
 /// The kinds of resources stampede watches by default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

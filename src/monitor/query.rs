@@ -6,45 +6,7 @@ use std::collections::BTreeSet;
 use super::discover::{Kind, Resource};
 use super::spec::{DimValue, MetricSpec, Spec, Stat};
 
-/// One CloudWatch series to fetch.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Query {
-    /// Namespace.
-    pub namespace: String,
-    /// Metric name.
-    pub metric: String,
-    /// Dimensions, sorted by name.
-    pub dimensions: Vec<(String, String)>,
-    /// Statistic.
-    pub stat: Stat,
-    /// Seconds per point.
-    pub period: u32,
-}
-
-impl Query {
-    /// `cloudwatch:<namespace>/<metric>`: how the summary, the live view
-    /// and the gate name the series.
-    pub fn series_id(&self) -> String {
-        format!("cloudwatch:{}/{}", self.namespace, self.metric)
-    }
-
-    /// A stable text key: namespace, metric, dimensions, statistic, period.
-    pub fn key(&self) -> String {
-        let dims: Vec<String> = self
-            .dimensions
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        format!(
-            "{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
-            self.namespace,
-            self.metric,
-            dims.join("\u{1e}"),
-            self.stat,
-            self.period
-        )
-    }
-}
+pub use crate::aws::shapes::Query;
 
 const EC2: &[(&str, Stat)] = &[
     ("CPUUtilization", Stat::Average),

@@ -73,59 +73,7 @@ pub enum DimValue {
     Exact(String),
 }
 
-/// A CloudWatch statistic.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Stat {
-    /// Mean of the period's samples.
-    Average,
-    /// Sum.
-    Sum,
-    /// Smallest sample.
-    Minimum,
-    /// Largest sample.
-    Maximum,
-    /// Number of samples.
-    SampleCount,
-    /// A percentile, 0 < p < 100.
-    Percentile(f64),
-}
-
-impl Stat {
-    /// Parses CloudWatch's names (`Average`, `p99.9`) and the short forms
-    /// (`avg`, `max`).
-    pub fn parse(s: &str) -> Option<Stat> {
-        let lower = s.trim().to_ascii_lowercase();
-        Some(match lower.as_str() {
-            "average" | "avg" | "mean" => Stat::Average,
-            "sum" => Stat::Sum,
-            "minimum" | "min" => Stat::Minimum,
-            "maximum" | "max" => Stat::Maximum,
-            "samplecount" | "count" => Stat::SampleCount,
-            p if p.starts_with('p') => {
-                let v: f64 = p[1..].parse().ok()?;
-                if !(v > 0.0 && v < 100.0) {
-                    return None;
-                }
-                Stat::Percentile(v)
-            }
-            _ => return None,
-        })
-    }
-}
-
-impl fmt::Display for Stat {
-    /// The name CloudWatch expects in `MetricStat.Stat`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Stat::Average => f.write_str("Average"),
-            Stat::Sum => f.write_str("Sum"),
-            Stat::Minimum => f.write_str("Minimum"),
-            Stat::Maximum => f.write_str("Maximum"),
-            Stat::SampleCount => f.write_str("SampleCount"),
-            Stat::Percentile(p) => write!(f, "p{p}"),
-        }
-    }
-}
+pub use crate::aws::shapes::Stat;
 
 /// Dimensions that discovery fills in, so `*` may stand for them.
 pub const DISCOVERED_DIMENSIONS: &[&str] = &[

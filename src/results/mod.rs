@@ -11,7 +11,6 @@ pub mod layout;
 pub(crate) mod rows;
 pub mod series;
 pub(crate) mod split;
-pub mod store;
 pub mod summary;
 pub mod table;
 pub mod xml;

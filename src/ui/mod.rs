@@ -3,7 +3,6 @@
 //! when is decided by whoever emitted the event.
 
 mod line;
-mod redact;
 
 use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex};
@@ -13,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
 use crate::feed::{Feed, Kind, Level, Phase, RunEvent, Sink};
-pub use redact::redact;
+pub use crate::redact::redact;
 
 /// How output is rendered (`--output`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

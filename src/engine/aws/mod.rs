@@ -19,7 +19,7 @@ use super::plan::RunPlan;
 use crate::aws::cfn::CreateRequest;
 use crate::aws::watch::Watch;
 use crate::aws::{self, AwsError, Clients};
-use crate::results::store::Store;
+use crate::engine::store::Store;
 use crate::stack::cleanup::{self, Deletion};
 use crate::stack::phase::{self, DONE};
 use crate::stack::{Follower, Stop, Until, capacity as stack_capacity};
@@ -83,6 +83,7 @@ impl Fleet for AwsFleet {
         // An earlier run's summary must not be archived or compared as this
         // run's if this one fails before writing its own.
         let _ = std::fs::remove_file(plan.exports.report.join("summary.json"));
+        crate::fault::pause_at("upload").await;
         let bee = self.bee.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?;
         let request = upload::prepare(
             &self.clients().s3,
@@ -123,8 +124,10 @@ impl Fleet for AwsFleet {
         Some(format!("stack {} creation started", plan.blueprint.stack))
     }
 
-    fn live_fallback(&self) -> live::Source {
-        live::Source::None
+    async fn live_source(&self, cx: &Cx<'_>, plan: &RunPlan) -> live::Source {
+        let b = &plan.blueprint;
+        let es = super::beeconf::es_target(b);
+        live::source(es.as_ref(), &b.run.id, live::Source::None, cx.feed).await
     }
 
     async fn follow(&mut self, cx: &Cx<'_>, plan: &RunPlan, deadline: Instant) -> Followed {
@@ -177,7 +180,16 @@ impl Fleet for AwsFleet {
         let (Some(clients), Some(id)) = (&self.clients, &self.stack_id) else {
             return;
         };
-        let called = clients.cfn.delete(id).await;
+        let called = if crate::fault::fails_at("delete") {
+            Err(AwsError {
+                op: "DeleteStack",
+                target: plan.blueprint.stack.clone(),
+                kind: crate::aws::AwsErrorKind::AccessDenied,
+                message: "refused (injected fault STAMPEDE_FAULT=fail-delete)".into(),
+            })
+        } else {
+            clients.cfn.delete(id).await
+        };
         if called.is_ok() {
             cx.feed
                 .phase_at(crate::feed::Phase::Deleting, chrono::Utc::now());
@@ -267,6 +279,7 @@ impl AwsFleet {
                 state: "delete_error".into(),
             };
         }
+        crate::fault::pause_at("deleting").await;
         let mut f = Follower::new(&clients.cfn, cx.feed, id, plan.choices.poll_interval)
             .resume(std::mem::take(&mut self.seen), crate::feed::Phase::Deleting);
         // The first signal asked for this deletion: it must not stop it.

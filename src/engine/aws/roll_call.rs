@@ -112,7 +112,7 @@ async fn show_log(clients: &Clients, plan: &Plan, bee: &str, ui: &Feed) {
                 "last lines of bee {bee}'s log (s3://{}/{key}):",
                 plan.run.bucket
             ));
-            ui.block(&format!("{}\n", crate::ui::redact(&tail)));
+            ui.block(&format!("{}\n", crate::redact::redact(&tail)));
         }
         Err(_) => ui.info(&format!(
             "bee {bee} left no log in s3://{}/{key}: it did not get as far as starting the agent",

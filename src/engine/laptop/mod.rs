@@ -21,12 +21,12 @@ use super::plan::{BaselineChoice, RunPlan};
 use super::{Cx, beeconf};
 use crate::bee::{BeeConfig, Coordinator};
 use crate::blueprint::Target;
+use crate::engine::store::Store;
 use crate::exit::InfraError;
 use crate::feed::Phase;
 use crate::gate::Baseline;
 use crate::local::{coordinator, target};
 use crate::metrics::live::JtlLive;
-use crate::results::store::Store;
 use files::{AbortOnDrop, RemoveOnDrop};
 
 /// Local bee processes.
@@ -43,6 +43,8 @@ pub struct LaptopFleet {
     /// run is, whichever way it ends.
     configs: RemoveOnDrop,
     target: Option<AbortOnDrop>,
+    /// The search cluster, when it answered at the start.
+    es: Option<crate::bee::EsTarget>,
 }
 
 impl LaptopFleet {
@@ -132,6 +134,7 @@ impl Fleet for LaptopFleet {
             self.spawn(cfg)?;
         }
         self.coord = Some(coord);
+        self.es = es;
         Ok(())
     }
 
@@ -143,8 +146,10 @@ impl Fleet for LaptopFleet {
         None
     }
 
-    fn live_fallback(&self) -> live::Source {
-        live::Source::Jtl(JtlLive::new(self.jtls.clone()))
+    async fn live_source(&self, cx: &Cx<'_>, plan: &RunPlan) -> live::Source {
+        // The cluster only when it answered at the start (see `create`).
+        let fallback = live::Source::Jtl(JtlLive::new(self.jtls.clone()));
+        live::source(self.es.as_ref(), &plan.blueprint.run.id, fallback, cx.feed).await
     }
 
     async fn follow(&mut self, cx: &Cx<'_>, _plan: &RunPlan, deadline: Instant) -> Followed {

@@ -8,8 +8,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Summary;
 use crate::aws::{AwsError, AwsErrorKind, S3};
+use crate::results::Summary;
 
 /// Where a job's summaries live.
 pub struct Store<'a> {
