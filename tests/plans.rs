@@ -1,0 +1,110 @@
+//! Test plans as people write them, in laptop mode with real JMeter:
+//! JMeter's own non-HTTP components, and plugins that are missing.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::support::*;
+
+/// A line echo server on a free port, until the process ends.
+fn echo_server() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().map_while(Result::ok) {
+            std::thread::spawn(move || {
+                let mut out = stream.try_clone().unwrap();
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    if out.write_all(format!("{line}\n").as_bytes()).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+/// Runs `blueprint` in laptop mode (no search cluster), reports into
+/// `dir/report`.
+pub fn laptop_run(jmeter: &str, blueprint: &Path, dir: &Path) -> Output {
+    run(stampede()
+        .args(["run", "--output", "plain", "--report"])
+        .arg(dir.join("report"))
+        .arg(blueprint)
+        .env_remove("STAMPEDE_ES_URL")
+        .env("JMETER_HOME", jmeter))
+}
+
+/// The run's summary.json.
+pub fn summary(dir: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("report/summary.json")).unwrap())
+        .unwrap()
+}
+
+/// A label's count and errors in a summary.
+pub fn counts(summary: &Value, label: &str) -> (u64, u64) {
+    let l = summary["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["label"] == label)
+        .unwrap_or_else(|| panic!("no label {label:?} in {summary}"));
+    (l["count"].as_u64().unwrap(), l["errors"].as_u64().unwrap())
+}
+
+/// JMeter's OS Process and TCP samplers (ApacheJMeter_native and _tcp)
+/// load and run: `ci/jmeter.sh` assembles every one of JMeter's own
+/// components, as the distribution a bee installs has them.
+#[test]
+fn an_os_process_and_a_tcp_sampler_run_in_laptop_mode() {
+    let Some(jmeter) = jmeter_home() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let port = echo_server();
+    let blueprint = write(
+        dir.path(),
+        "native.yml",
+        &format!(
+            "stack: native\ntarget: local\nlocal: {{ bees: 1 }}\ntestcase: {}\ntimeout: 5m\n\
+             properties: {{ loops: \"5\", tcp_port: \"{port}\" }}\n",
+            fixture("plans/native.jmx").display()
+        ),
+    );
+    let out = laptop_run(&jmeter, &blueprint, dir.path());
+    assert_eq!(out.code, 0, "{out:?}");
+    let s = summary(dir.path());
+    assert_eq!(counts(&s, "os process"), (5, 0), "{s}");
+    assert_eq!(counts(&s, "tcp"), (5, 0), "{s}");
+    let rows = jtl_rows(&dir.path().join("report/results/bee-1.jtl.gz"));
+    assert_eq!(s["total"]["count"].as_u64(), Some(rows));
+}
+
+/// A plan whose thread group is a plugin's, without the plugin: the run's
+/// message quotes JMeter's line naming the class, not only "Problem
+/// loading XML", and names the plugin that provides it.
+#[test]
+fn a_missing_plugin_is_named_with_its_class() {
+    let Some(jmeter) = jmeter_home() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let blueprint = write(
+        dir.path(),
+        "stepping.yml",
+        &format!(
+            "stack: stepping\ntarget: local\nlocal: {{ bees: 1 }}\ntestcase: {}\ntimeout: 5m\n",
+            fixture("plans/stepping.jmx").display()
+        ),
+    );
+    let out = laptop_run(&jmeter, &blueprint, dir.path());
+    assert_ne!(out.code, 0, "{out:?}");
+    let text = format!("{}\n{}", out.stdout, out.stderr);
+    assert!(text.contains("Problem loading XML"), "{out:?}");
+    assert!(
+        text.contains(
+            "CannotResolveClassException: kg.apc.jmeter.threads.SteppingThreadGroup \
+             (provided by the JMeter plugin jmeter-plugins-casutg"
+        ),
+        "{out:?}"
+    );
+}
