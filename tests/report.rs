@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::support::*;
 
-mod browser;
+pub(crate) mod browser;
 
 use browser::{attr, chart, chromium, screenshot, tags, unescape, visit};
 

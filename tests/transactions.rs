@@ -87,6 +87,11 @@ fn analyze(jtl: &Path, dir: &Path) -> Value {
     let json = dir.join("s.json");
     let out = run(stampede().arg("analyze").arg(jtl).arg("--json").arg(&json));
     assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout
+            .contains("transactions (not in total, as in JMeter's dashboard): "),
+        "{out:?}"
+    );
     serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap()
 }
 
@@ -167,4 +172,15 @@ fn a_laptop_run_of_nested_transactions_totals_as_jmeter_does() {
     let (got, transactions) = figures(&summary);
     assert_eq!(got, want, "{summary}");
     assert_eq!(transactions, sorted(&TRANSACTIONS));
+    // The report's per-label table marks them, in a real browser.
+    let Some(chrome) = crate::report::browser::chromium() else {
+        return;
+    };
+    let v = crate::report::browser::visit(&chrome, &report.join("report.html"));
+    assert!(v.console.is_empty(), "console: {:#?}", v.console);
+    for name in TRANSACTIONS {
+        assert!(v.dom.contains(&format!(">{name} (transaction)<")), "{name}");
+    }
+    assert!(v.dom.contains(">home<"));
+    assert!(v.dom.contains("Transactions are not in total"));
 }

@@ -186,7 +186,11 @@ mod tests {
         let native = "CannotResolveClassException: org.apache.jmeter.protocol.system.SystemSampler";
         assert!(explain([native]).unwrap().contains("ApacheJMeter_native"));
         let odd = "java.lang.NoClassDefFoundError: com/example/Thing";
-        assert!(explain([odd]).unwrap().contains("com/example/Thing (not a class stampede knows"));
+        assert!(
+            explain([odd])
+                .unwrap()
+                .contains("com/example/Thing (not a class stampede knows")
+        );
         assert_eq!(explain(["Problem loading XML from: x"]), None);
     }
 

@@ -96,7 +96,10 @@ pub fn jmeter_first_error(workdir: &Path) -> Option<String> {
         .map(|name| scan(&workdir.join(name)))
         .find_map(|lines| super::cause::explain(lines.iter().map(String::as_str)));
     Some(match cause {
-        Some(c) => format!("{line}; {}", redact(&c).chars().take(600).collect::<String>()),
+        Some(c) => format!(
+            "{line}; {}",
+            redact(&c).chars().take(600).collect::<String>()
+        ),
         None => line,
     })
 }

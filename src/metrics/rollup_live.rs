@@ -253,4 +253,24 @@ mod tests {
         assert!((live.overall.p99 - 300.0).abs() < 1.5, "{:?}", live.overall);
         assert_eq!(live.labels[0].label, "a");
     }
+
+    /// A transaction's rollups (`"transaction": true`, whose `max` is 1)
+    /// keep their label row but stay out of the totals and the window.
+    #[test]
+    fn transactions_keep_their_row_and_stay_out_of_the_totals() {
+        let answer = json!({ "buckets": [
+            { "key": "step", "n": { "value": 4.0 }, "e": { "value": 1.0 }, "tx": { "value": null }, "h": { "value": [161, 4] } },
+            { "key": "flow", "n": { "value": 2.0 }, "e": { "value": 1.0 }, "tx": { "value": 1.0 }, "h": { "value": [200, 2] } }
+        ] });
+        let mut all = Tallies::new();
+        add_labels(&mut all, &answer);
+        let mut window = Tallies::new();
+        add_labels(&mut window, &answer);
+        let live = snapshot(&all, &window);
+        assert_eq!((live.samples, live.errors), (4, 1));
+        assert_eq!(live.rate_now, 4.0 * 1000.0 / WINDOW_MS as f64);
+        assert_eq!(live.overall.p99, 5.0);
+        let flow = live.labels.iter().find(|l| l.label == "flow").unwrap();
+        assert_eq!((flow.samples, flow.errors), (2, 1));
+    }
 }

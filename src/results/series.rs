@@ -320,6 +320,7 @@ impl Series {
     }
 
     /// The summary: per label (named by `names`, in order) and in total.
+    #[cfg(test)]
     pub fn summarise(&self, names: &[&str]) -> SeriesSummary {
         self.summarise_without(names, &[])
     }

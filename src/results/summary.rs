@@ -232,8 +232,8 @@ impl Summary {
             (rfc3339(total.first_ts), rfc3339(total.last_ts))
         };
         let names: Vec<&str> = agg.labels.iter().map(|(l, _)| l.as_str()).collect();
-        let series = (total.count > 0)
-            .then(|| agg.series.summarise_without(&names, &agg.transactions()));
+        let series =
+            (total.count > 0).then(|| agg.series.summarise_without(&names, &agg.transactions()));
         Summary {
             start,
             end,

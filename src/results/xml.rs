@@ -351,7 +351,13 @@ impl<'a> Attributes<'a> {
         Vec<u8>,
         Option<&'a [u8]>,
     )> {
-        Some((self.ts?, self.t?, self.s, self.lb.unwrap_or_default(), self.rm))
+        Some((
+            self.ts?,
+            self.t?,
+            self.s,
+            self.lb.unwrap_or_default(),
+            self.rm,
+        ))
     }
 }
 
@@ -424,6 +430,48 @@ mod tests {
         assert_eq!(report.malformed.first_lines, [11, 12]);
         let b = &agg.labels.iter().find(|(l, _)| l == "b > a").unwrap().1;
         assert_eq!(b.first_ts, 1_700_000_000_123);
+    }
+
+    /// What JMeter 5.6.3 writes for a Transaction Controller that
+    /// generates a parent sample (nested in another), around a sampler
+    /// with an embedded resource: the transactions' samplers count, the
+    /// transactions keep their rows out of the total, and the resource
+    /// stays its sampler's.
+    #[test]
+    fn a_parent_transactions_samplers_count_and_the_transaction_does_not() {
+        let tx = "Number of samples in transaction : 2, number of failing samples : 1";
+        let xml = format!(
+            r#"<testResults version="1.2">
+<sample t="76" ts="1000" s="false" lb="browse" rm="{tx}">
+  <sample t="10" ts="1001" s="true" lb="search" rm="OK">
+    <httpSample t="3" ts="1001" s="true" lb="search-0" rm="OK"/>
+  </sample>
+  <sample t="66" ts="1011" s="false" lb="details" rm="{tx}">
+    <sample t="66" ts="1011" s="false" lb="item" rm="OK"/>
+  </sample>
+</sample>
+<sample t="8" ts="1090" s="true" lb="logout" rm="OK"/>
+</testResults>"#
+        );
+        let (agg, report) = read_str(&xml).unwrap();
+        let labels: Vec<(&str, bool)> = agg
+            .labels
+            .iter()
+            .map(|(l, s)| (l.as_str(), s.transaction))
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                ("browse", true),
+                ("search", false),
+                ("details", true),
+                ("item", false),
+                ("logout", false)
+            ]
+        );
+        assert_eq!(report.rows, 5);
+        let total = agg.total();
+        assert_eq!((total.count, total.errors), (3, 1));
     }
 
     #[test]
