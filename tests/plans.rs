@@ -108,3 +108,107 @@ fn a_missing_plugin_is_named_with_its_class() {
         "{out:?}"
     );
 }
+
+/// An HTTP target that answers 200 and keeps every request body (headers
+/// and Content-Length body), until the process ends.
+fn recording_target() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::Read;
+    let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let kept = bodies.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().map_while(Result::ok) {
+            let kept = kept.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut out = stream;
+                loop {
+                    let mut length = 0usize;
+                    let mut line = String::new();
+                    loop {
+                        line.clear();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if let Some((k, v)) = line.split_once(':')
+                            && k.eq_ignore_ascii_case("content-length")
+                        {
+                            length = v.trim().parse().unwrap_or(0);
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    if reader.read_exact(&mut body).is_err() {
+                        return;
+                    }
+                    kept.lock()
+                        .unwrap()
+                        .push(String::from_utf8_lossy(&body).into_owned());
+                    let _ = out.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+                }
+            });
+        }
+    });
+    (port, bodies)
+}
+
+/// A plan with a CSV Data Set and an HTTP file upload, both beside it and
+/// written as relative paths: every CSV row is used once, the file is
+/// uploaded with each, and summary.json counts what the JTL holds.
+#[test]
+fn a_plan_with_a_csv_data_set_and_an_upload_file_runs_with_its_files() {
+    let Some(jmeter) = jmeter_home() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (port, bodies) = recording_target();
+    let blueprint = write(
+        dir.path(),
+        "login.yml",
+        &format!(
+            "stack: login\ntarget: local\nlocal: {{ bees: 1 }}\ntestcase: {}\ntimeout: 5m\n\
+             properties: {{ port: \"{port}\" }}\n",
+            fixture("plans/login/login.jmx").display()
+        ),
+    );
+    let out = laptop_run(&jmeter, &blueprint, dir.path());
+    assert_eq!(out.code, 0, "{out:?}");
+    let s = summary(dir.path());
+    let rows = jtl_rows(&dir.path().join("report/results/bee-1.jtl.gz"));
+    assert_eq!(counts(&s, "login"), (3, 0), "{s}");
+    assert_eq!(s["total"]["count"].as_u64(), Some(rows));
+    let bodies = bodies.lock().unwrap();
+    assert_eq!(bodies.len(), 3, "{bodies:?}");
+    for (body, user) in bodies.iter().zip(["ada", "bob", "cy"]) {
+        assert!(body.contains(&format!("\r\n\r\n{user}\r\n")), "{body}");
+        assert!(body.contains("stampede avatar bytes"), "{body}");
+    }
+}
+
+/// A data file the plan refers to that is missing is bad input: exit 2
+/// naming the plan, the line, the element and the path, and no bee starts.
+#[test]
+fn a_missing_data_file_exits_2_naming_the_element_and_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = std::fs::read_to_string(fixture("plans/login/login.jmx")).unwrap();
+    let jmx = write(dir.path(), "login.jmx", &plan);
+    std::fs::write(dir.path().join("avatar.txt"), "x").unwrap();
+    let blueprint = write(
+        dir.path(),
+        "login.yml",
+        "stack: login\ntarget: local\nlocal: { bees: 1 }\ntestcase: login.jmx\ntimeout: 5m\n",
+    );
+    // No JMeter is needed: nothing starts.
+    let out = laptop_run("/nonexistent-jmeter", &blueprint, dir.path());
+    assert_eq!(out.code, 2, "{out:?}");
+    let text = format!("{}\n{}", out.stdout, out.stderr);
+    assert!(
+        text.contains(&format!(
+            "{}:27: CSV Data Set Config \"users\" refers to users.csv, which does not exist",
+            jmx.display()
+        )),
+        "{out:?}"
+    );
+    assert!(!dir.path().join("report/bees").exists(), "a bee started");
+}

@@ -184,3 +184,55 @@ fn a_laptop_run_of_nested_transactions_totals_as_jmeter_does() {
     assert!(v.dom.contains(">home<"));
     assert!(v.dom.contains("Transactions are not in total"));
 }
+
+/// The live view from rollups (what `run` shows with a search cluster):
+/// a bee's rollups of the real JTL give JMeter's Total, and the
+/// transactions keep their rows.
+#[test]
+fn the_live_view_from_rollups_totals_as_jmeter_does() {
+    let (Some(jmeter), Some(es)) = (jmeter_home(), opensearch()) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let csv = run_plan(&jmeter, dir.path(), "csv");
+    let want = dashboard(&jmeter, &csv, dir.path());
+    // An index of its own, so the rollup template (with `transaction`)
+    // makes its mapping.
+    let index = unique("stampede-tx");
+    let run_id = unique("tx");
+    let out = run(stampede()
+        .args(["--output", "json", "ship", "--rows", "none", "--index"])
+        .arg(&index)
+        .args(["--bee", "b1", "--run-id", &run_id, "--es", &es])
+        .arg(&csv));
+    assert_eq!(out.code, 0, "{out:?}");
+    es_count(&es, &format!("{index}-rollup"), &run_id, None);
+    let since = chrono::Utc::now().timestamp_millis() - 3_600_000;
+    let out = run(stampede()
+        .args([
+            "live-view",
+            "--es",
+            &es,
+            "--index",
+            &index,
+            "--run-id",
+            &run_id,
+        ])
+        .arg(format!("--since-ms={since}")));
+    assert_eq!(out.code, 0, "{out:?}");
+    let live: Value = serde_json::from_str::<Value>(out.stdout.trim()).unwrap()["live"].clone();
+    let total = (
+        live["samples"].as_u64().unwrap(),
+        live["errors"].as_u64().unwrap(),
+    );
+    assert_eq!(total, want["Total"], "{live}");
+    for l in live["labels"].as_array().unwrap() {
+        let name = l["label"].as_str().unwrap();
+        let got = (
+            l["samples"].as_u64().unwrap(),
+            l["errors"].as_u64().unwrap(),
+        );
+        assert_eq!(got, want[name], "{name}");
+    }
+    assert_eq!(live["labels"].as_array().unwrap().len(), want.len() - 1);
+}

@@ -65,6 +65,7 @@ impl Checks {
                 }
             }
         }
+        c.testcase_files(plan);
         c.writable_dir(&args.report, "--report");
         for (flag, file) in [("--junit", &args.junit), ("--markdown", &args.markdown)] {
             if let Some(f) = file {
@@ -79,6 +80,22 @@ impl Checks {
             ));
         }
         c
+    }
+
+    /// Every file the plan refers to exists: JMeter runs a plan whose CSV
+    /// file is missing with 0 samples.
+    fn testcase_files(&mut self, plan: &Plan) {
+        let Some(path) = &plan.testcase else { return };
+        // A plan is a few MiB at most; the bound keeps a wrong path (a
+        // device, a huge file) from filling memory.
+        match crate::input_file::read_text(path, 256 << 20) {
+            Ok(xml) => {
+                for m in crate::blueprint::testcase::missing(path, &xml) {
+                    self.input(m);
+                }
+            }
+            Err(e) => self.input(format!("{}: cannot read the testcase: {e}", path.display())),
+        }
     }
 
     fn writable_dir(&mut self, dir: &Path, flag: &str) {
