@@ -212,3 +212,34 @@ fn a_missing_data_file_exits_2_naming_the_element_and_the_file() {
     );
     assert!(!dir.path().join("report/bees").exists(), "a bee started");
 }
+
+/// On AWS, whose bees get the plan file alone, a relative data file is
+/// refused with the other checks, before anything is uploaded or created
+/// (exit 2): on a bee JMeter would run the plan with 0 samples.
+#[test]
+fn a_relative_data_file_stops_an_aws_run_before_create_stack() {
+    let Some(url) = localstack() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let plan = std::fs::read_to_string(fixture("plans/login/login.jmx")).unwrap();
+    write(dir.path(), "login.jmx", &plan);
+    write(dir.path(), "users.csv", "user,pass\nada,a1\n");
+    let shipped = std::fs::read_to_string(root().join("blueprints/jmeter.yml")).unwrap();
+    let blueprint = shipped
+        .replace("../templates/", &format!("{}/templates/", root().display()))
+        .replace("../testcases/quickstart.jmx", "login.jmx");
+    let blueprint = write(dir.path(), "aws.yml", &blueprint);
+    let out = run(against(&url)
+        .args(["run", "--output", "plain", "--report"])
+        .arg(dir.path().join("report"))
+        .arg(&blueprint)
+        .env("STAMPEDE_BUCKET", "stampede-plans-it"));
+    assert_eq!(out.code, 2, "{out:?}");
+    let text = format!("{}\n{}", out.stdout, out.stderr);
+    assert!(
+        text.contains(
+            "CSV Data Set Config \"users\" refers to users.csv, which AWS mode does not ship"
+        ) && text.contains("HTTP Request \"login\" refers to avatar.txt"),
+        "{out:?}"
+    );
+    assert!(text.contains("before anything was created"), "{out:?}");
+}

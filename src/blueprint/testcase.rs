@@ -87,6 +87,26 @@ pub fn missing(plan: &Path, xml: &str) -> Vec<String> {
         .collect()
 }
 
+/// For a run on AWS, whose bees get the plan file alone: each relative
+/// reference, as a message (JMeter on a bee would not find it and run
+/// with 0 samples). Absolute paths may be on the bees' image and are left
+/// alone.
+pub fn not_shipped(plan: &Path, xml: &str) -> Vec<String> {
+    references(plan, xml)
+        .into_iter()
+        .filter(|r| Path::new(&r.written).is_relative())
+        .map(|r| {
+            format!(
+                "{}:{}: {} refers to {}, which AWS mode does not ship to the bees yet (only the plan file goes):                  use a path that exists on the bees' image, or run in laptop mode",
+                plan.display(),
+                r.line,
+                r.element,
+                r.written
+            )
+        })
+        .collect()
+}
+
 /// The values of `<stringProp name="PROP">VALUE</stringProp>` in `body`.
 fn props(body: &str, prop: &str) -> Vec<String> {
     let open = format!("<stringProp name=\"{prop}\">");
@@ -184,6 +204,14 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn aws_runs_refuse_relative_references_and_leave_absolute_ones() {
+        let refused = not_shipped(Path::new("/plans/shop.jmx"), PLAN);
+        assert_eq!(refused.len(), 2, "{refused:?}");
+        assert!(refused[0].starts_with("/plans/shop.jmx:2: CSV Data Set Config"));
+        assert!(refused[1].contains("fragments/login.jmx, which AWS mode does not ship"));
     }
 
     #[test]

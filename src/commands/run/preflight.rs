@@ -89,6 +89,11 @@ impl Checks {
         // A plan is a few MiB at most; the bound keeps a wrong path (a
         // device, a huge file) from filling memory.
         match crate::input_file::read_text(path, 256 << 20) {
+            Ok(xml) if plan.target == Target::Aws => {
+                for m in crate::blueprint::testcase::not_shipped(path, &xml) {
+                    self.input(m);
+                }
+            }
             Ok(xml) => {
                 for m in crate::blueprint::testcase::missing(path, &xml) {
                     self.input(m);
