@@ -8,11 +8,12 @@
 # Needs java (17) and mvn (3.8) on PATH; nothing else. Debian's jmeter package
 # is broken (xstream ForbiddenClassException) and is not used.
 #
-# The home is cached in ${STAMPEDE_CACHE:-$HOME/.cache/stampede}/jmeter-5.6.3
+# The home is cached in ${STAMPEDE_CACHE:-$HOME/.cache/stampede}/jmeter-5.6.3-<pom hash>
 # and marked complete with .stampede-assembled; a second run only checks the
 # marker. Delete the directory (or set STAMPEDE_JMETER_REBUILD=1) to rebuild.
 #
-# Layout produced (same as the binary distribution, minus unused plugins):
+# Layout produced (the binary distribution's: every one of JMeter's own
+# components, as a bee installs them; no third-party plugins):
 #   bin/ApacheJMeter.jar   launcher (org.apache.jmeter.NewDriver)
 #   bin/jmeter             shell launcher written here (exec java -jar ...)
 #   bin/*.properties, log4j2.xml, report-template/, templates/, ...
@@ -29,7 +30,10 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache=${STAMPEDE_CACHE:-$HOME/.cache/stampede}
 mkdir -p "$cache"
 cache=$(cd "$cache" && pwd)
-home=$cache/jmeter-$JMETER_VERSION
+# The pom decides what the home holds: a home assembled from another
+# pom (an older, smaller set of components) is not this one.
+pom_hash=$(sha256sum "$here/jmeter/pom.xml" | cut -c1-12)
+home=$cache/jmeter-$JMETER_VERSION-$pom_hash
 marker=$home/.stampede-assembled
 
 log() { echo "ci/jmeter.sh: $*" >&2; }
@@ -98,6 +102,11 @@ for f in bin/ApacheJMeter.jar bin/jmeter bin/jmeter.properties \
          lib/ext/ApacheJMeter_core.jar lib/ext/ApacheJMeter_http.jar \
          lib/ext/ApacheJMeter_components.jar lib/ext/ApacheJMeter_config.jar \
          lib/ext/ApacheJMeter_functions.jar lib/ext/ApacheJMeter_java.jar \
+         lib/ext/ApacheJMeter_jdbc.jar lib/ext/ApacheJMeter_tcp.jar \
+         lib/ext/ApacheJMeter_ftp.jar lib/ext/ApacheJMeter_ldap.jar \
+         lib/ext/ApacheJMeter_jms.jar lib/ext/ApacheJMeter_mail.jar \
+         lib/ext/ApacheJMeter_native.jar lib/ext/ApacheJMeter_bolt.jar \
+         lib/ext/ApacheJMeter_mongodb.jar lib/ext/ApacheJMeter_junit.jar \
          "lib/jorphan-$JMETER_VERSION.jar"; do
     [ -e "$stage/$f" ] || die "assembled home lacks $f"
 done

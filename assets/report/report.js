@@ -290,12 +290,14 @@
   ls.appendChild(table(["label", "samples", "errors", "error rate", "mean", "p50", "p90", "p95", "p99", "max", "throughput"],
     D.labels.map(function (l) {
       var c = l.cur, b = l.base;
-      return row([c.label, String(c.count), String(c.errors), cell("error_rate", c, b, "error_rate"),
+      return row([c.transaction ? c.label + " (transaction)" : c.label, String(c.count), String(c.errors), cell("error_rate", c, b, "error_rate"),
         cell("mean", c, b, "mean"), cell("p50", c, b, "p50"), cell("p90", c, b, "p90"), cell("p95", c, b, "p95"),
         cell("p99", c, b, "p99"), cell("max", c, b, "max"), cell("throughput", c, b, "throughput")],
         { "data-label": c.label });
     }), "labels"));
   if (hasBase) ls.appendChild(el("p", { cls: "note", text: "Small figures: change against the baseline." }));
+  if (D.labels.some(function (l) { return l.cur.transaction; }))
+    ls.appendChild(el("p", { cls: "note", text: "Transactions are not in total: their samplers are, as in JMeter's dashboard." }));
 
   // 6. The stack's events.
   if (D.stack_events.length) {

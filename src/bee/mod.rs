@@ -2,6 +2,7 @@
 //! signals Ready, waits until every bee is ready, runs JMeter while
 //! shipping its rows, uploads the JTL and signals Done.
 
+pub mod cause;
 pub mod config;
 pub mod health;
 mod jmeter;

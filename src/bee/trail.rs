@@ -1,7 +1,7 @@
 //! What a bee leaves behind to explain itself: its own log lines, kept in
 //! memory (so they can still be uploaded when the disk is full), and the
-//! ends of JMeter's logs; and JMeter's first error line, for the Done
-//! reason. Users of distributed load tools most often cannot see why a
+//! ends of JMeter's logs; and JMeter's first error line with the lines
+//! naming a missing class (see [`super::cause`]), for the Done reason. Users of distributed load tools most often cannot see why a
 //! worker never came online: this is what `run` prints for such a bee.
 
 use std::collections::VecDeque;
@@ -88,8 +88,20 @@ pub fn jmeter_first_error(workdir: &Path) -> Option<String> {
                 .map(|(_, msg)| msg.trim().to_string())
         })
     })?;
-    let line = redact(line.trim());
-    Some(line.chars().take(300).collect())
+    let line: String = redact(line.trim()).chars().take(300).collect();
+    // The first line ("Problem loading XML from ...") rarely says what to
+    // do; the lines naming a missing class do.
+    let cause = ["jmeter.out", "jmeter.err", "jmeter.log"]
+        .iter()
+        .map(|name| scan(&workdir.join(name)))
+        .find_map(|lines| super::cause::explain(lines.iter().map(String::as_str)));
+    Some(match cause {
+        Some(c) => format!(
+            "{line}; {}",
+            redact(&c).chars().take(600).collect::<String>()
+        ),
+        None => line,
+    })
 }
 
 /// The first lines of a file (up to [`SCAN_BYTES`]); none when unreadable.

@@ -7,6 +7,7 @@ pub mod limits;
 mod load;
 mod model;
 mod monitor;
+pub mod testcase;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

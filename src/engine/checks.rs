@@ -48,6 +48,7 @@ impl Checks {
         let mut c = Checks {
             problems: std::mem::take(&mut plan.problems),
         };
+        c.testcase_files(&plan.blueprint);
         let e = &plan.exports;
         c.writable_dir(&e.report, "--report");
         for (flag, file) in [("--junit", &e.junit), ("--markdown", &e.markdown)] {
@@ -74,6 +75,27 @@ impl Checks {
     /// A problem AWS caused (exit 3).
     pub fn refused(&mut self, text: String) {
         self.problems.push(Problem { aws: true, text });
+    }
+
+    /// Every file the plan refers to exists: JMeter runs a plan whose CSV
+    /// file is missing with 0 samples.
+    fn testcase_files(&mut self, plan: &Plan) {
+        let Some(path) = &plan.testcase else { return };
+        // A plan is a few MiB at most; the bound keeps a wrong path (a
+        // device, a huge file) from filling memory.
+        match crate::input_file::read_text(path, 256 << 20) {
+            Ok(xml) if plan.target == Target::Aws => {
+                for m in crate::blueprint::testcase::not_shipped(path, &xml) {
+                    self.input(m);
+                }
+            }
+            Ok(xml) => {
+                for m in crate::blueprint::testcase::missing(path, &xml) {
+                    self.input(m);
+                }
+            }
+            Err(e) => self.input(format!("{}: cannot read the testcase: {e}", path.display())),
+        }
     }
 
     fn writable_dir(&mut self, dir: &Path, flag: &str) {

@@ -226,7 +226,11 @@ impl JtlLive {
             for row in rows {
                 if let Some(s) = parse_row(&row.record, &cols) {
                     self.all.record(&s);
-                    self.recent.push_back((s.timestamp, s.elapsed));
+                    // Transactions are out of the totals, the window's
+                    // rate and percentiles included.
+                    if !s.controller {
+                        self.recent.push_back((s.timestamp, s.elapsed));
+                    }
                     let end = s.timestamp.saturating_add(s.elapsed as i64);
                     self.newest = Some(self.newest.map_or(end, |n| n.max(end)));
                 }

@@ -86,6 +86,7 @@ pub fn rollup_template(index: &str) -> serde_json::Value {
                     "bee": { "type": "keyword" },
                     "label": { "type": "keyword" },
                     "count": long, "errors": long, "bytes": long, "sum_ms": long, "max_ms": long,
+                    "transaction": { "type": "boolean" },
                     "h": { "type": "long", "index": false }
                 }
             }
@@ -103,6 +104,9 @@ struct Roll {
     max_ms: u64,
     newest_ms: i64,
     hist: LogHist,
+    /// Transaction Controller samples: the live view leaves them out of
+    /// its totals.
+    transaction: bool,
 }
 
 /// Rows from one offset on, added up per label and interval.
@@ -161,6 +165,7 @@ impl Roller {
         r.max_ms = r.max_ms.max(s.elapsed);
         r.newest_ms = r.newest_ms.max(end);
         r.hist.record(s.elapsed);
+        r.transaction |= s.controller;
         self.unwritten += 1;
         finished
     }
@@ -248,6 +253,9 @@ impl RollupWriter {
             r.count, r.errors, r.bytes, r.sum_ms, r.max_ms, r.newest_ms
         );
         let _ = serde_json::to_writer(&mut *out, &r.hist.encode());
+        if r.transaction {
+            out.extend_from_slice(b",\"transaction\":true");
+        }
         out.extend_from_slice(self.tail.as_bytes());
     }
 }
@@ -282,6 +290,7 @@ mod tests {
                 label: label.as_bytes(),
                 success: ok,
                 threads: 0,
+                controller: false,
             };
             if let Some(c) = roller.add(i as u64 * 10, &s, 100) {
                 write(&c, &mut out);

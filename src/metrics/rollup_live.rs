@@ -41,7 +41,8 @@ fn by_label() -> Value {
     json!({ "terms": { "field": "label", "size": MAX_LABELS }, "aggs": {
         "h": merge_script(),
         "n": { "sum": { "field": "count" } },
-        "e": { "sum": { "field": "errors" } }
+        "e": { "sum": { "field": "errors" } },
+        "tx": { "max": { "field": "transaction" } }
     } })
 }
 
@@ -51,6 +52,8 @@ struct Tally {
     count: u64,
     errors: u64,
     hist: LogHist,
+    /// A Transaction Controller's label: out of the totals.
+    transaction: bool,
 }
 
 type Tallies = BTreeMap<String, Tally>;
@@ -65,6 +68,9 @@ fn add_labels(into: &mut Tallies, agg: &Value) -> u64 {
         let n = b["n"]["value"].as_f64().unwrap_or(0.0) as u64;
         t.count += n;
         t.errors += b["e"]["value"].as_f64().unwrap_or(0.0) as u64;
+        // A boolean's max is 1 when any document was a transaction's;
+        // null when none says so (or the index predates the field).
+        t.transaction |= b["tx"]["value"].as_f64().unwrap_or(0.0) > 0.0;
         if let Some(pairs) = b["h"]["value"].as_array() {
             t.hist.add_pairs(pairs);
         }
@@ -188,9 +194,11 @@ fn snapshot(all: &Tallies, window: &Tallies) -> Live {
     let mut total = Tally::default();
     let mut labels = Vec::new();
     for (label, t) in all {
-        total.count += t.count;
-        total.errors += t.errors;
-        total.hist.add(&t.hist);
+        if !t.transaction {
+            total.count += t.count;
+            total.errors += t.errors;
+            total.hist.add(&t.hist);
+        }
         labels.push(LabelLive {
             label: label.clone(),
             samples: t.count,
@@ -200,7 +208,10 @@ fn snapshot(all: &Tallies, window: &Tallies) -> Live {
     }
     labels.sort_by_key(|l| std::cmp::Reverse(l.samples));
     let mut recent = Tally::default();
-    for t in window.values() {
+    for (label, t) in window {
+        if t.transaction || all.get(label).is_some_and(|a| a.transaction) {
+            continue;
+        }
         recent.count += t.count;
         recent.hist.add(&t.hist);
     }
@@ -241,5 +252,25 @@ mod tests {
         assert_eq!(live.overall.p50, 5.0);
         assert!((live.overall.p99 - 300.0).abs() < 1.5, "{:?}", live.overall);
         assert_eq!(live.labels[0].label, "a");
+    }
+
+    /// A transaction's rollups (`"transaction": true`, whose `max` is 1)
+    /// keep their label row but stay out of the totals and the window.
+    #[test]
+    fn transactions_keep_their_row_and_stay_out_of_the_totals() {
+        let answer = json!({ "buckets": [
+            { "key": "step", "n": { "value": 4.0 }, "e": { "value": 1.0 }, "tx": { "value": null }, "h": { "value": [161, 4] } },
+            { "key": "flow", "n": { "value": 2.0 }, "e": { "value": 1.0 }, "tx": { "value": 1.0 }, "h": { "value": [200, 2] } }
+        ] });
+        let mut all = Tallies::new();
+        add_labels(&mut all, &answer);
+        let mut window = Tallies::new();
+        add_labels(&mut window, &answer);
+        let live = snapshot(&all, &window);
+        assert_eq!((live.samples, live.errors), (4, 1));
+        assert_eq!(live.rate_now, 4.0 * 1000.0 / WINDOW_MS as f64);
+        assert_eq!(live.overall.p99, 5.0);
+        let flow = live.labels.iter().find(|l| l.label == "flow").unwrap();
+        assert_eq!((flow.samples, flow.errors), (2, 1));
     }
 }

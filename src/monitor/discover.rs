@@ -6,9 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Deserialize;
-
-pub use crate::aws::shapes::{Group, GroupInstance, StackResource, TaggedArn, TargetGroup};
+pub use crate::aws::shapes::{Group, StackResource, TargetGroup};
 
 /// The kinds of resources stampede watches by default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -5,6 +5,7 @@
 use serde::Deserialize;
 
 use super::*;
+use crate::aws::shapes::{GroupInstance, TaggedArn};
 use crate::monitor::query::{self, Query};
 use crate::monitor::spec::{DimValue, MetricSpec, Spec, Stat};
 

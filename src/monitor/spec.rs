@@ -2,8 +2,6 @@
 //! checked so that a bad namespace, statistic, dimension or period stops
 //! the run before anything is created.
 
-use std::fmt;
-
 /// Default index of collected data points.
 pub const METRICS_INDEX: &str = "stampede-metrics";
 /// Default index of events (Grafana annotations).

@@ -115,6 +115,9 @@ pub struct Stats {
     pub max: u64,
     /// Samples per second.
     pub throughput: f64,
+    /// A Transaction Controller's row (not in total).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub transaction: bool,
 }
 
 impl From<&LabelSummary> for Stats {
@@ -131,6 +134,7 @@ impl From<&LabelSummary> for Stats {
             p99: l.p99,
             max: l.max,
             throughput: l.throughput,
+            transaction: l.transaction,
         }
     }
 }

@@ -16,6 +16,7 @@ fn summary() -> crate::results::Summary {
             label,
             success: i % 50 != 0,
             threads: 0,
+            controller: false,
         });
     }
     crate::results::Summary::from_aggregate(&agg, 0)

@@ -60,6 +60,12 @@ pub struct LabelStats {
     pub last_ts: i64,
     /// Elapsed-time histogram.
     pub hist: Histogram<u64>,
+    /// A Transaction Controller's label: its samples are controller
+    /// samples (see [`crate::results::jtl::is_controller`]), which keep
+    /// this row but are left out of the total, as JMeter's dashboard and
+    /// console summariser leave them out. A label with any controller
+    /// sample counts as one.
+    pub transaction: bool,
 }
 
 impl Default for LabelStats {
@@ -72,6 +78,7 @@ impl Default for LabelStats {
             first_ts: i64::MAX,
             last_ts: i64::MIN,
             hist: new_histogram(),
+            transaction: false,
         }
     }
 }
@@ -86,6 +93,7 @@ impl LabelStats {
         self.max_ms = self.max_ms.max(s.elapsed);
         self.first_ts = self.first_ts.min(s.timestamp);
         self.last_ts = self.last_ts.max(s.timestamp);
+        self.transaction |= s.controller;
         // Zero-ms samples are real (cached responses); the histogram's
         // floor is 1 ms, so they count as 1 ms there and in percentiles.
         self.hist.saturating_record(s.elapsed.max(1));
@@ -99,6 +107,7 @@ impl LabelStats {
         self.max_ms = self.max_ms.max(other.max_ms);
         self.first_ts = self.first_ts.min(other.first_ts);
         self.last_ts = self.last_ts.max(other.last_ts);
+        self.transaction |= other.transaction;
         // Same bounds on both sides, so adding cannot fail.
         let _ = self.hist.add(&other.hist);
     }
@@ -224,13 +233,19 @@ impl Aggregate {
         self.labels.iter().map(|(_, s)| s.count).sum()
     }
 
-    /// All labels together.
+    /// All labels together but transactions, whose samples the samplers
+    /// inside them already count (JMeter's Total).
     pub fn total(&self) -> LabelStats {
         let mut t = LabelStats::default();
-        for (_, s) in &self.labels {
+        for (_, s) in self.labels.iter().filter(|(_, s)| !s.transaction) {
             t.merge(s);
         }
         t
+    }
+
+    /// Per label, whether it is a transaction (in label order).
+    pub fn transactions(&self) -> Vec<bool> {
+        self.labels.iter().map(|(_, s)| s.transaction).collect()
     }
 }
 

@@ -39,6 +39,9 @@ pub struct BeeLabel {
     pub last_ts: i64,
     /// HdrHistogram V2 (deflate), base64.
     pub histogram: String,
+    /// A Transaction Controller's label (left out of the total).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub transaction: bool,
 }
 
 /// A bee's summary file.
@@ -117,6 +120,7 @@ impl BeeSummary {
                 first_ts: s.first_ts,
                 last_ts: s.last_ts,
                 histogram: encode(&s.hist),
+                transaction: s.transaction,
             })
             .collect();
         BeeSummary {
@@ -246,6 +250,7 @@ impl Checked {
                 first_ts: l.first_ts,
                 last_ts: l.last_ts,
                 hist,
+                transaction: l.transaction,
             };
             let i = into.label_index(&l.label);
             into.labels[i].1.merge(&stats);

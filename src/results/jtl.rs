@@ -18,6 +18,10 @@ pub struct Columns {
     /// `allThreads`, when the header has it. Not needed: a row that ends
     /// before it is still a sample, with its threads unknown.
     pub all_threads: Option<usize>,
+    /// `responseMessage`, when the file has it: it tells a Transaction
+    /// Controller's sample from a sampler's (see [`is_controller`]). A row
+    /// that ends before it is a sampler's.
+    pub response_message: Option<usize>,
     /// Fewest fields a row must have to hold every column above.
     pub min_fields: usize,
 }
@@ -39,6 +43,9 @@ impl Columns {
             label: 2,
             success: Some(success),
             all_threads: None,
+            // JMeter's default order puts it fifth; when columns before
+            // `success` are switched off its place is unknown.
+            response_message: if success == 7 { Some(4) } else { None },
             min_fields: success + 1,
         }
     }
@@ -84,6 +91,7 @@ impl Columns {
             label,
             success,
             all_threads: find("allThreads"),
+            response_message: find("responseMessage"),
             min_fields,
         }))
     }
@@ -106,6 +114,21 @@ pub struct Sample<'a> {
     pub success: bool,
     /// Threads active in its JMeter instance (`allThreads`); 0 unknown.
     pub threads: u32,
+    /// A Transaction Controller's sample (see [`is_controller`]): it keeps
+    /// its own label row but is left out of the total, as in JMeter.
+    pub controller: bool,
+}
+
+/// How a Transaction Controller's response message starts: JMeter's
+/// `TransactionController.NUMBER_OF_SAMPLES_IN_TRANSACTION_PREFIX`, which
+/// its dashboard (`Sample.isController`) and console summariser use to
+/// leave such samples out of their totals.
+pub const CONTROLLER_MESSAGE: &[u8] = b"Number of samples in transaction";
+
+/// Whether a response message is a Transaction Controller's.
+#[inline(always)]
+pub fn is_controller(message: &[u8]) -> bool {
+    message.starts_with(CONTROLLER_MESSAGE)
 }
 
 impl<'a> Sample<'a> {
@@ -121,6 +144,7 @@ impl<'a> Sample<'a> {
         label: &'a [u8],
         success: Option<&[u8]>,
         threads: Option<&[u8]>,
+        message: Option<&[u8]>,
     ) -> Option<Self> {
         let timestamp = parse_timestamp(timestamp)?;
         let elapsed = parse_u64(elapsed)?;
@@ -139,6 +163,7 @@ impl<'a> Sample<'a> {
             label,
             success,
             threads,
+            controller: message.is_some_and(is_controller),
         })
     }
 }
@@ -159,6 +184,7 @@ pub fn parse_row<'a>(row: &'a csv::ByteRecord, cols: &Columns) -> Option<Sample<
         row.get(cols.label)?,
         success,
         cols.all_threads.and_then(|i| row.get(i)),
+        cols.response_message.and_then(|i| row.get(i)),
     )
 }
 

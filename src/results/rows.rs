@@ -66,22 +66,26 @@ pub(crate) struct RowReader {
 }
 
 /// The kept values of a row, by slot: timestamp, elapsed, label, success,
-/// and a last one that takes the skipped fields.
-type Values = [Span; 6];
+/// threads, response message, and a last one that takes the skipped
+/// fields.
+type Values = [Span; 7];
 const TIMESTAMP: usize = 0;
 const ELAPSED: usize = 1;
 const LABEL: usize = 2;
 const SUCCESS: usize = 3;
 const THREADS: usize = 4;
-const DISCARD: u8 = 5;
+const MESSAGE: usize = 5;
+const DISCARD: u8 = 6;
 
 impl RowReader {
     /// A reader for rows laid out as `cols` says, fields split at `delim`.
     pub(crate) fn new(cols: &Columns, delim: u8) -> Self {
-        // `allThreads` is read when present, but a row may end before it.
+        // `allThreads` and `responseMessage` are read when present, but a
+        // row may end before them.
         let fields = cols
             .min_fields
             .max(cols.all_threads.map_or(0, |i| i + 1))
+            .max(cols.response_message.map_or(0, |i| i + 1))
             .max(1);
         let mut slots = vec![DISCARD; fields];
         slots[cols.timestamp] = TIMESTAMP as u8;
@@ -92,6 +96,9 @@ impl RowReader {
         }
         if let Some(i) = cols.all_threads {
             slots[i] = THREADS as u8;
+        }
+        if let Some(i) = cols.response_message {
+            slots[i] = MESSAGE as u8;
         }
         RowReader {
             cols: cols.clone(),
@@ -233,6 +240,8 @@ impl RowReader {
             self.value(data, vals, LABEL, c.label),
             c.success.map(|i| self.value(data, vals, SUCCESS, i)),
             c.all_threads.map(|i| self.value(data, vals, THREADS, i)),
+            c.response_message
+                .map(|i| self.value(data, vals, MESSAGE, i)),
         )
     }
 

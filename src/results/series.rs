@@ -320,7 +320,14 @@ impl Series {
     }
 
     /// The summary: per label (named by `names`, in order) and in total.
+    #[cfg(test)]
     pub fn summarise(&self, names: &[&str]) -> SeriesSummary {
+        self.summarise_without(names, &[])
+    }
+
+    /// [`Self::summarise`], leaving the labels that `transactions` marks
+    /// out of the total (their samplers' samples are in it already).
+    pub fn summarise_without(&self, names: &[&str], transactions: &[bool]) -> SeriesSummary {
         let mut labels = Vec::with_capacity(names.len() + 1);
         let mut total = Cells::with_len(1);
         let mut total_out = PointsBuilder::new(self.len);
@@ -334,6 +341,9 @@ impl Series {
             for (i, c) in self.labels.iter().enumerate() {
                 if let Some(out) = outs.get_mut(i) {
                     out.push(c, b);
+                }
+                if transactions.get(i) == Some(&true) {
+                    continue;
                 }
                 total.count[0] += c.count[b];
                 total.errors[0] += c.errors[b];

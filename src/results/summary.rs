@@ -41,6 +41,10 @@ pub struct LabelSummary {
     /// Span of sample start times, ms (throughput's denominator).
     #[serde(default)]
     pub span_ms: i64,
+    /// A Transaction Controller's row: left out of `total` (see
+    /// [`LabelStats::transaction`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub transaction: bool,
     /// HdrHistogram V2 (deflate), base64.
     pub histogram: String,
     /// The decoded histogram.
@@ -69,7 +73,7 @@ pub struct Summary {
     pub end: Option<String>,
     /// Per label.
     pub labels: Vec<LabelSummary>,
-    /// All labels.
+    /// All labels but transactions (JMeter's Total).
     pub total: Option<LabelSummary>,
     /// Rows that could not be read.
     #[serde(default)]
@@ -226,6 +230,7 @@ impl LabelSummary {
             max: s.max_ms,
             throughput: ratio(s.count as f64 * 1000.0, span_ms.max(MIN_SPAN_MS) as f64),
             span_ms,
+            transaction: s.transaction,
             histogram: encode(&s.hist),
             hist: Some(s.hist.clone()),
         }
@@ -264,7 +269,8 @@ impl Summary {
             (rfc3339(total.first_ts), rfc3339(total.last_ts))
         };
         let names: Vec<&str> = agg.labels.iter().map(|(l, _)| l.as_str()).collect();
-        let series = (total.count > 0).then(|| agg.series.summarise(&names));
+        let series =
+            (total.count > 0).then(|| agg.series.summarise_without(&names, &agg.transactions()));
         Summary {
             start,
             end,

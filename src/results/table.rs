@@ -81,7 +81,28 @@ pub fn text(s: &Summary) -> String {
     for r in &rows {
         line(&mut out, r);
     }
+    if let Some(note) = transactions_note(s) {
+        out.push_str(&note);
+        out.push('\n');
+    }
     out
+}
+
+/// Which rows are Transaction Controllers', left out of `total` (their
+/// samplers are in it), when there are any.
+pub fn transactions_note(s: &Summary) -> Option<String> {
+    let names: Vec<String> = s
+        .labels
+        .iter()
+        .filter(|l| l.transaction)
+        .map(|l| escape_label(&l.label))
+        .collect();
+    (!names.is_empty()).then(|| {
+        format!(
+            "transactions (not in total, as in JMeter's dashboard): {}",
+            names.join(", ")
+        )
+    })
 }
 
 /// A markdown table.
@@ -94,6 +115,9 @@ pub fn markdown(s: &Summary) -> String {
     for r in rows(s) {
         let escaped: Vec<String> = r.iter().map(|c| c.replace('|', "\\|")).collect();
         let _ = writeln!(out, "| {} |", escaped.join(" | "));
+    }
+    if let Some(note) = transactions_note(s) {
+        let _ = writeln!(out, "\n{note}");
     }
     out
 }

@@ -4,11 +4,15 @@
 //! instructions are skipped as they pass.
 //!
 //! Each `httpSample` or `sample` element directly under the root is one
-//! sample (`t` elapsed, `ts` timestamp, `s` success, `lb` label), read
-//! with the same row model as CSV ([`Sample::parse`]). Samples nested in a
-//! sample are its sub-samples (embedded resources, a transaction's
-//! children): as in JMeter's listeners when they load such a file, they
-//! belong to their parent and are not counted on their own.
+//! sample (`t` elapsed, `ts` timestamp, `s` success, `lb` label, `rm`
+//! response message), read with the same row model as CSV
+//! ([`Sample::parse`]). Samples nested in a sampler's sample are its
+//! sub-samples (embedded resources, redirects): as in JMeter's listeners
+//! when they load such a file, they belong to their parent and are not
+//! counted on their own. Samples nested in a Transaction Controller's
+//! parent sample are the transaction's samplers: they count, as the rows
+//! JMeter writes for them in a CSV file do, and the controller's own
+//! sample is left out of the total like any transaction's.
 
 use std::io::BufRead;
 use std::path::Path;
@@ -83,6 +87,32 @@ struct Found {
     malformed: Malformed,
     /// Sample elements open around the current position.
     depth: u32,
+    /// How many of the outermost open samples are counted Transaction
+    /// Controller samples, whose children count too. Always a prefix: a
+    /// sample inside a sampler's sample is never counted, nor are its own
+    /// children.
+    open_transactions: u32,
+}
+
+impl Found {
+    /// Whether a sample starting here is counted on its own.
+    fn counts_here(&self) -> bool {
+        self.depth == self.open_transactions
+    }
+
+    fn open(&mut self, counted_controller: bool) {
+        if counted_controller && self.counts_here() {
+            self.open_transactions += 1;
+        }
+        self.depth += 1;
+    }
+
+    fn close(&mut self) {
+        if self.depth > 0 && self.counts_here() {
+            self.open_transactions -= 1;
+        }
+        self.depth = self.depth.saturating_sub(1);
+    }
 }
 
 /// The scanner's state between buffers.
@@ -228,11 +258,11 @@ fn overlong(tag: &[u8], empty: bool, line: u64, found: &mut Found) {
     if !is_sample(name(tag)) {
         return;
     }
-    if found.depth == 0 {
+    if found.counts_here() {
         found.malformed.add(line);
     }
     if !empty {
-        found.depth += 1;
+        found.open(false);
     }
 }
 
@@ -240,7 +270,7 @@ fn overlong(tag: &[u8], empty: bool, line: u64, found: &mut Found) {
 fn element(tag: &[u8], line: u64, found: &mut Found) {
     if let Some(end) = tag.strip_prefix(b"/") {
         if is_sample(end.trim_ascii()) {
-            found.depth = found.depth.saturating_sub(1);
+            found.close();
         }
         return;
     }
@@ -249,13 +279,15 @@ fn element(tag: &[u8], line: u64, found: &mut Found) {
         return;
     }
     let empty = tag.ends_with(b"/");
-    if found.depth == 0 {
+    let mut controller = false;
+    if found.counts_here() {
         let attrs = Attributes::read(&tag[name_end..]);
         let sample = attrs.and_then(|a| a.sample());
         match sample {
-            Some((ts, elapsed, success, label)) => {
-                match Sample::parse(ts, elapsed, &label, success, None) {
+            Some((ts, elapsed, success, label, message)) => {
+                match Sample::parse(ts, elapsed, &label, success, None, message) {
                     Some(s) => {
+                        controller = s.controller;
                         found.agg.record(&s);
                         found.rows += 1;
                     }
@@ -266,7 +298,7 @@ fn element(tag: &[u8], line: u64, found: &mut Found) {
         }
     }
     if !empty {
-        found.depth += 1;
+        found.open(controller);
     }
 }
 
@@ -277,6 +309,8 @@ struct Attributes<'a> {
     ts: Option<&'a [u8]>,
     s: Option<&'a [u8]>,
     lb: Option<Vec<u8>>,
+    /// Raw: only its plain-text start is looked at.
+    rm: Option<&'a [u8]>,
 }
 
 impl<'a> Attributes<'a> {
@@ -300,15 +334,30 @@ impl<'a> Attributes<'a> {
                 b"ts" => a.ts = Some(value),
                 b"s" => a.s = Some(value),
                 b"lb" => a.lb = Some(unescape(value)?),
+                b"rm" => a.rm = Some(value),
                 _ => {}
             }
         }
     }
 
-    /// Timestamp, elapsed, success (if saved) and label.
+    /// Timestamp, elapsed, success (if saved), label and response message.
     #[allow(clippy::type_complexity)]
-    fn sample(self) -> Option<(&'a [u8], &'a [u8], Option<&'a [u8]>, Vec<u8>)> {
-        Some((self.ts?, self.t?, self.s, self.lb.unwrap_or_default()))
+    fn sample(
+        self,
+    ) -> Option<(
+        &'a [u8],
+        &'a [u8],
+        Option<&'a [u8]>,
+        Vec<u8>,
+        Option<&'a [u8]>,
+    )> {
+        Some((
+            self.ts?,
+            self.t?,
+            self.s,
+            self.lb.unwrap_or_default(),
+            self.rm,
+        ))
     }
 }
 
@@ -381,6 +430,48 @@ mod tests {
         assert_eq!(report.malformed.first_lines, [11, 12]);
         let b = &agg.labels.iter().find(|(l, _)| l == "b > a").unwrap().1;
         assert_eq!(b.first_ts, 1_700_000_000_123);
+    }
+
+    /// What JMeter 5.6.3 writes for a Transaction Controller that
+    /// generates a parent sample (nested in another), around a sampler
+    /// with an embedded resource: the transactions' samplers count, the
+    /// transactions keep their rows out of the total, and the resource
+    /// stays its sampler's.
+    #[test]
+    fn a_parent_transactions_samplers_count_and_the_transaction_does_not() {
+        let tx = "Number of samples in transaction : 2, number of failing samples : 1";
+        let xml = format!(
+            r#"<testResults version="1.2">
+<sample t="76" ts="1000" s="false" lb="browse" rm="{tx}">
+  <sample t="10" ts="1001" s="true" lb="search" rm="OK">
+    <httpSample t="3" ts="1001" s="true" lb="search-0" rm="OK"/>
+  </sample>
+  <sample t="66" ts="1011" s="false" lb="details" rm="{tx}">
+    <sample t="66" ts="1011" s="false" lb="item" rm="OK"/>
+  </sample>
+</sample>
+<sample t="8" ts="1090" s="true" lb="logout" rm="OK"/>
+</testResults>"#
+        );
+        let (agg, report) = read_str(&xml).unwrap();
+        let labels: Vec<(&str, bool)> = agg
+            .labels
+            .iter()
+            .map(|(l, s)| (l.as_str(), s.transaction))
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                ("browse", true),
+                ("search", false),
+                ("details", true),
+                ("item", false),
+                ("logout", false)
+            ]
+        );
+        assert_eq!(report.rows, 5);
+        let total = agg.total();
+        assert_eq!((total.count, total.errors), (3, 1));
     }
 
     #[test]

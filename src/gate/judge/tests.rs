@@ -50,6 +50,7 @@ fn run(seed: u64, n: usize, slower: &[&str], factor: f64) -> Summary {
                 label: label.as_bytes(),
                 success: rng.next() > 0.005,
                 threads: 0,
+                controller: false,
             });
         }
     }

@@ -10,6 +10,7 @@ fn sample(label: &[u8], elapsed: u64, ts: i64, success: bool) -> Sample<'_> {
         label,
         success,
         threads: 0,
+        controller: false,
     }
 }
 

@@ -61,6 +61,8 @@ pub(super) struct LocalStats {
     /// Where the label first appeared: block, then order among the labels
     /// new in that block (one worker reads a block, in order).
     first_seen: (u64, usize),
+    /// Whether any sample was a Transaction Controller's.
+    transaction: bool,
     /// Samples in `counts` (no count there can exceed this).
     pub(super) unspilled: u32,
     counts: Box<[u32]>,
@@ -79,6 +81,7 @@ impl LocalStats {
             last_ts: i64::MIN,
             low: u64::MAX,
             high: 0,
+            transaction: false,
             unspilled: 0,
             counts: vec![0; COUNTS_LEN].into_boxed_slice(),
             spilled: None,
@@ -93,6 +96,7 @@ impl LocalStats {
         self.max_ms = self.max_ms.max(s.elapsed);
         self.first_ts = self.first_ts.min(s.timestamp);
         self.last_ts = self.last_ts.max(s.timestamp);
+        self.transaction |= s.controller;
         // As `LabelStats::record`: 0 ms counts as 1; past the last bucket
         // (a little above MAX_TRACKABLE_MS), HdrHistogram's
         // `saturating_record` counts MAX_TRACKABLE_MS.
@@ -135,6 +139,7 @@ impl LocalStats {
         self.last_ts = self.last_ts.max(other.last_ts);
         self.low = self.low.min(other.low);
         self.high = self.high.max(other.high);
+        self.transaction |= other.transaction;
         if u64::from(self.unspilled) + u64::from(other.unspilled) > u64::from(u32::MAX) {
             self.spill();
         }
@@ -185,6 +190,7 @@ impl LocalStats {
             first_ts: self.first_ts,
             last_ts: self.last_ts,
             hist,
+            transaction: self.transaction,
         }
     }
 }

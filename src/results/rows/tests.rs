@@ -462,7 +462,7 @@ proptest::proptest! {
         let delim = crate::results::layout::DELIMITERS[delim_at];
         let text = piece_text(&pieces, delim);
         let cols = if reordered {
-            Columns { timestamp: 2, elapsed: 0, label: 1, success: Some(4), all_threads: None, min_fields: 5 }
+            Columns { timestamp: 2, elapsed: 0, label: 1, success: Some(4), all_threads: None, response_message: None, min_fields: 5 }
         } else {
             D
         };
