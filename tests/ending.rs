@@ -142,7 +142,7 @@ fn a_laptop_run_past_its_timeout_keeps_what_the_bees_measured() {
         dir.path(),
         "bp.yml",
         &text
-            .replace("timeout: 10m", "timeout: 8s")
+            .replace("timeout: 10m", "timeout: 15s")
             .replace("../testcases/", &format!("{}/testcases/", root().display())),
     );
     let report = dir.path().join("r");

@@ -193,12 +193,14 @@ async fn test<F: Fleet>(
         live::show(source, cx.feed, plan.choices.labels, &stop),
         watch::during(watcher.as_mut(), cx.feed, &stop)
     );
+    // Where the test was when following ended (a timeout's stage).
+    let stage = cx.stages.current(cx.feed);
     let correlation = watch::finish(watcher, cx.feed).await;
     fleet.diagnose(cx, plan, &mut followed).await;
     // The results are in S3 or on disk: the fleet is not needed any more.
     fleet.start_teardown(cx, plan).await;
     cx.enter(Stage::Gather);
-    gather(cx, plan, fleet, followed, correlation).await
+    gather(cx, plan, fleet, (followed, stage), correlation).await
 }
 
 /// Gathers and judges what the bees left, however the test ended; a
@@ -207,7 +209,7 @@ async fn gather<F: Fleet>(
     cx: &Cx<'_>,
     plan: &RunPlan,
     fleet: &F,
-    followed: Followed,
+    (followed, stage): (Followed, Stage),
     correlation: Correlation,
 ) -> RunReport {
     let timeout = plan.blueprint.timeout;
@@ -219,9 +221,9 @@ async fn gather<F: Fleet>(
         }
         Followed::Interrupted => {
             let code = cx.interrupt.exit_code().unwrap_or(exit::SIGTERM);
-            Some(cut_short(cx, Outcome::Interrupted { code }, timeout))
+            Some(cut_short(cx, Outcome::Interrupted { code }, stage, timeout))
         }
-        Followed::TimedOut => Some(cut_short(cx, Outcome::TimedOut, timeout)),
+        Followed::TimedOut => Some(cut_short(cx, Outcome::TimedOut, stage, timeout)),
         Followed::Finished { failure: Some(why) } => Some(conclude::Cut {
             outcome: Outcome::Failed,
             stage: None,
@@ -240,21 +242,27 @@ async fn gather<F: Fleet>(
         () = cx.interrupt.token().cancelled() => {
             let mut r = RunReport::new(
                 Outcome::Interrupted { code: cx.interrupt.exit_code().unwrap_or(exit::SIGTERM) },
-                "interrupted while gathering the results".to_string(),
+                "interrupted while gathering the results: the record holds no samples".to_string(),
             );
             r.stage = Some(Stage::Gather);
+            // The record still says how the run ended.
+            conclude::record_failure(cx, plan, &r);
             r
         }
     }
 }
 
 /// How a test that did not run to its end was cut short.
-fn cut_short(cx: &Cx<'_>, outcome: Outcome, cx_timeout: std::time::Duration) -> conclude::Cut {
+fn cut_short(
+    cx: &Cx<'_>,
+    outcome: Outcome,
+    at_end: Stage,
+    cx_timeout: std::time::Duration,
+) -> conclude::Cut {
     let stage = match outcome {
-        Outcome::Interrupted { .. } => cx.stages.at_signal(),
-        _ => Some(cx.stages.current(cx.feed)),
-    }
-    .unwrap_or(Stage::Testing);
+        Outcome::Interrupted { .. } => cx.stages.at_signal().unwrap_or(at_end),
+        _ => at_end,
+    };
     let why = match outcome {
         Outcome::TimedOut => format!(
             "the run took longer than its timeout ({} while {}); the summary holds what the bees measured until then",
