@@ -5,7 +5,6 @@
 //! upload, gather or deletion; a refused DeleteStack) are injected with
 //! `STAMPEDE_FAULT` and named as such.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -257,7 +256,12 @@ fn signal(child: &Child, sig: &str) {
 fn aws_run(
     url: &str,
     extra_env: &[(&str, &str)],
-) -> (Child, mpsc::Receiver<String>, String, tempfile::TempDir) {
+) -> (
+    Child,
+    mpsc::Receiver<(Instant, String)>,
+    String,
+    tempfile::TempDir,
+) {
     let run_id = unique("it-end");
     let jtl = std::fs::read(fixture("jtl/jmeter-5.6.3.jtl")).unwrap();
     let _bees = bees_upload(
@@ -288,20 +292,14 @@ fn aws_run(
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let (tx, rx) = mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
+    let rx = stdout_lines(&mut child);
     (child, rx, format!("stampede-jmeter-{build}"), report)
 }
 
 /// Reads lines until one contains `needle`; returns every line so far.
-fn until(rx: &mpsc::Receiver<String>, needle: &str, seen: &mut Vec<String>) {
+fn until(rx: &mpsc::Receiver<(Instant, String)>, needle: &str, seen: &mut Vec<String>) {
     loop {
-        let line = rx
+        let (_, line) = rx
             .recv_timeout(Duration::from_secs(90))
             .unwrap_or_else(|_| panic!("no line with {needle:?}: {seen:#?}"));
         seen.push(line.clone());
@@ -312,9 +310,13 @@ fn until(rx: &mpsc::Receiver<String>, needle: &str, seen: &mut Vec<String>) {
 }
 
 /// The rest of the run: its exit code and its whole stdout.
-fn rest(mut child: Child, rx: mpsc::Receiver<String>, mut seen: Vec<String>) -> (i32, String) {
+fn rest(
+    mut child: Child,
+    rx: mpsc::Receiver<(Instant, String)>,
+    mut seen: Vec<String>,
+) -> (i32, String) {
     let status = wait_limited(&mut child);
-    seen.extend(rx.iter());
+    seen.extend(rx.iter().map(|(_, l)| l));
     (status.code().unwrap_or(-1), seen.join("\n"))
 }
 

@@ -1,7 +1,7 @@
 //! The whole lifecycle against LocalStack: create, follow, collect,
 //! delete; failures; SIGTERM.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -359,13 +359,7 @@ pub fn start_slow_run(
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let (tx, rx) = mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send((Instant::now(), line));
-        }
-    });
+    let rx = stdout_lines(&mut child);
     let mut seen = Vec::new();
     loop {
         let Ok((_, line)) = rx.recv_timeout(Duration::from_secs(60)) else {

@@ -168,12 +168,7 @@ pub const OFFLINE_BUCKET: &str = "offline-check-bucket";
 
 /// Loads and renders a blueprint. Nothing here touches the network.
 pub fn load(path: &Path, opts: &LoadOptions) -> Result<Plan, BlueprintError> {
-    let text = read(path)?;
-    let raw: RawBlueprint = serde_norway::from_str(&text).map_err(|e| BlueprintError::At {
-        path: path.to_path_buf(),
-        line: e.location().map_or(1, |l| l.line()),
-        message: yaml_message(&e),
-    })?;
+    let (text, raw) = parse(path)?;
     let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
     let mut r = Loader {
         path,
@@ -192,18 +187,24 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Plan, BlueprintError> {
 /// `target`: a run learns whether it ships a bee binary (whose hash the
 /// full rendering needs) before rendering the rest once.
 pub fn target_of(path: &Path, opts: &LoadOptions) -> Result<Target, BlueprintError> {
-    let text = read(path)?;
-    let raw: RawBlueprint = serde_norway::from_str(&text).map_err(|e| BlueprintError::At {
-        path: path.to_path_buf(),
-        line: e.location().map_or(1, |l| l.line()),
-        message: yaml_message(&e),
-    })?;
+    let (text, raw) = parse(path)?;
     let r = Loader {
         path,
         text: &text,
         renderer: Renderer::new(opts.outputs.clone()),
     };
     r.target_only(&raw, opts)
+}
+
+/// The blueprint's text and its YAML, unrendered.
+fn parse(path: &Path) -> Result<(String, RawBlueprint), BlueprintError> {
+    let text = read(path)?;
+    let raw = serde_norway::from_str(&text).map_err(|e| BlueprintError::At {
+        path: path.to_path_buf(),
+        line: e.location().map_or(1, |l| l.line()),
+        message: yaml_message(&e),
+    })?;
+    Ok((text, raw))
 }
 
 fn read(path: &Path) -> Result<String, BlueprintError> {

@@ -117,7 +117,7 @@ async fn conclude(
     }
     warn_on_errors(&summary, cx);
     let mut outcome = judge(cx, plan, &summary);
-    let mut report = verdict_report(cx, plan, outcome.verdict);
+    let mut report = verdict_report(plan, outcome.verdict);
     if let Some(c) = &cut {
         outcome.checks.insert(0, completed_check(c));
         outcome.verdict = Verdict::Fail;
@@ -323,7 +323,7 @@ fn judge(cx: &Cx<'_>, plan: &RunPlan, summary: &Summary) -> gate::Outcome {
 }
 
 /// The run's report for a gate verdict.
-fn verdict_report(_cx: &Cx<'_>, plan: &RunPlan, v: Verdict) -> RunReport {
+fn verdict_report(plan: &RunPlan, v: Verdict) -> RunReport {
     let message = match v {
         Verdict::Pass => None,
         Verdict::Unstable => Some("the gate says UNSTABLE".to_string()),
