@@ -69,7 +69,12 @@ impl Stages {
         let s = self.now.lock().map(|s| *s).unwrap_or(Stage::Preflight);
         match (s, feed.phase()) {
             (Stage::Provisioning, Some(p)) if p >= Phase::Testing => Stage::Testing,
-            (Stage::Provisioning | Stage::Testing, Some(Phase::Done)) => Stage::Gather,
+            // The test is over once Done completed, and stays over when the
+            // fleet's deletion (which starts before the gather) moves the phase on.
+            (
+                Stage::Provisioning | Stage::Testing,
+                Some(Phase::Done | Phase::Deleting | Phase::Deleted | Phase::DeleteFailed),
+            ) => Stage::Gather,
             _ => s,
         }
     }
