@@ -122,6 +122,8 @@ async fn conclude(
         outcome.checks.insert(0, completed_check(c));
         outcome.verdict = Verdict::Fail;
     }
+    // Shown once the table is whole: the log agrees with gate.json.
+    cx.feed.block(&gate::report::text(&outcome));
     report.gate = Some(outcome);
     let mut report = with_cut(report, cut.clone());
     // A saturated generator measured itself: the verdict says so, whatever
@@ -317,9 +319,7 @@ fn judge(cx: &Cx<'_>, plan: &RunPlan, summary: &Summary) -> gate::Outcome {
             cx.feed.info("baseline: not resolved: relative criteria pass");
         }
     }
-    let outcome = gate::judge(&g.gate, summary, g.baseline.summary());
-    cx.feed.block(&gate::report::text(&outcome));
-    outcome
+    gate::judge(&g.gate, summary, g.baseline.summary())
 }
 
 /// The run's report for a gate verdict.
